@@ -1,0 +1,158 @@
+"""Arrow schemas of every table a stage writes (DESIGN.md section 2).
+
+Each schema carries its name and version in its metadata. A change that old readers can still
+read (a new nullable column) bumps the minor version; anything else bumps the major version,
+and readers refuse a major version they do not know.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_NAME_KEY = b"soccerfactory.schema"
+SCHEMA_VERSION_KEY = b"soccerfactory.version"
+
+_f32, _f64, _i32, _i64, _str, _bool = (pa.float32(), pa.float64(), pa.int32(), pa.int64(),
+                                      pa.string(), pa.bool_())
+
+
+def _schema(name: str, version: str, fields: list[pa.Field]) -> pa.Schema:
+    return pa.schema(fields, metadata={SCHEMA_NAME_KEY: name.encode(),
+                                       SCHEMA_VERSION_KEY: version.encode()})
+
+
+def _f(name: str, typ: pa.DataType, nullable: bool = False) -> pa.Field:
+    return pa.field(name, typ, nullable=nullable)
+
+
+# Every per-frame table starts with these: which video, which shot, which frame (0-based).
+_FRAME_KEYS = [_f("video", _str), _f("shot", _i32), _f("frame", _i64)]
+_BOX = [_f("x1", _f32), _f("y1", _f32), _f("x2", _f32), _f("y2", _f32)]
+
+SEGMENTS = _schema("segments", "1.0", [
+    _f("video", _str),
+    _f("path", _str),
+    _f("fps", _f64),
+    _f("width", _i32),
+    _f("height", _i32),
+    _f("num_frames", _i64),  # frames that decode in the whole video
+    _f("shot", _i32),
+    _f("segment", _i32),  # index within the video, over all shots
+    _f("start_frame", _i64),
+    _f("end_frame", _i64),  # exclusive
+])
+
+KEYPOINT = pa.struct([_f("id", pa.int16()), _f("x", _f32), _f("y", _f32),
+                      _f("visible", _bool), _f("confidence", _f32)])
+LINE = pa.struct([_f("cls", _str), _f("points", pa.list_(pa.list_(_f32, 2))),
+                  _f("confidence", _f32)])
+
+CALIBRATION = _schema("calibration", "1.0", [
+    *_FRAME_KEYS,
+    _f("image", _str, True),  # source file name when calibrating still images
+    _f("width", _i32),
+    _f("height", _i32),
+    _f("status", _str),  # vocab.CALIBRATION_STATUSES
+    # SoccerNet camera parameters at the source resolution; null unless status is ok.
+    _f("pan_degrees", _f64, True),
+    _f("tilt_degrees", _f64, True),
+    _f("roll_degrees", _f64, True),
+    _f("position_meters", pa.list_(_f64, 3), True),
+    _f("x_focal_length", _f64, True),
+    _f("y_focal_length", _f64, True),
+    _f("principal_point", pa.list_(_f64, 2), True),
+    _f("radial_distortion", pa.list_(_f64, 6), True),
+    _f("tangential_distortion", pa.list_(_f64, 2), True),
+    _f("thin_prism_distortion", pa.list_(_f64, 4), True),
+    _f("homography", pa.list_(_f64, 9), True),  # image pixels -> pitch metres, row-major
+    _f("keypoints", pa.list_(KEYPOINT), True),  # ids from schemas.pitch.KEYPOINT_NAMES
+    _f("lines", pa.list_(LINE), True),  # classes from schemas.pitch.LINE_CLASSES
+    _f("reprojection_error", _f32, True),  # pixels
+])
+
+DETECTIONS = _schema("detections", "1.0", [
+    *_FRAME_KEYS,
+    _f("image", _str, True),
+    *_BOX,  # source-image pixels
+    _f("score", _f32),
+    _f("class", _str),  # vocab.DETECTION_CLASSES
+    _f("source", _str),  # vocab.BOX_SOURCES
+])
+
+TRACKS = _schema("tracks", "1.0", [
+    *_FRAME_KEYS,
+    _f("track_id", _i64),  # unique within the video's shot
+    *_BOX,
+    _f("score", _f32),
+    _f("class", _str),
+    _f("source", _str),
+    _f("embedding", pa.list_(_f32), True),
+    _f("pitch_x", _f32, True),  # bottom-middle of the box on the pitch, metres
+    _f("pitch_y", _f32, True),
+])
+
+READINGS = _schema("readings", "1.0", [
+    *_FRAME_KEYS,
+    _f("track_id", _i64),
+    _f("jersey", _str, True),  # null: unreadable
+    _f("jersey_confidence", _f32),
+    _f("role", _str, True),
+    _f("role_confidence", _f32),
+    _f("reader", _str),
+])
+
+GAMESTATE = _schema("gamestate", "1.0", [
+    *_FRAME_KEYS,
+    _f("track_id", _i64),  # unique within the video, after cross-shot identity
+    *_BOX,
+    _f("score", _f32),
+    _f("role", _str),  # vocab.ROLES, or "ball"
+    _f("team", _str, True),
+    _f("jersey", _str, True),
+    _f("pitch_x", _f32, True),
+    _f("pitch_y", _f32, True),
+    _f("recovered", _bool),  # box added by repair, not the detector
+    _f("id_fixed", _bool),  # track id changed by repair
+])
+
+VOTE = pa.struct([_f("value", _str), _f("count", _i32), _f("weight", _f32)])
+TRACKLETS = _schema("tracklets", "1.0", [
+    _f("video", _str),
+    _f("track_id", _i64),
+    _f("shots", pa.list_(_i32)),
+    _f("first_frame", _i64),
+    _f("last_frame", _i64),
+    _f("num_boxes", _i32),
+    _f("role", _str),
+    _f("team", _str, True),
+    _f("jersey", _str, True),
+    _f("role_votes", pa.list_(VOTE)),
+    _f("jersey_votes", pa.list_(VOTE)),
+    _f("embedding", pa.list_(_f32), True),
+])
+
+# Ball actions (FOOTPASS) and match events, ground truth or predicted.
+EVENTS = _schema("events", "1.0", [
+    _f("video", _str),
+    _f("frame", _i64),
+    _f("team", _str, True),
+    _f("jersey", _str, True),
+    _f("label", _str),  # a FOOTPASS action or one of vocab.EVENT_CLASSES
+    _f("score", _f32, True),  # null for ground truth
+])
+
+ERRORS = _schema("errors", "1.0", [
+    _f("stage", _str),
+    _f("video", _str),
+    _f("segment", _i32, True),  # null when the whole video failed (e.g. in planning)
+    _f("exception", _str),
+    _f("message", _str),
+    _f("attempt", _i32),
+    _f("time", pa.timestamp("ms", tz="UTC")),
+])
+
+SCHEMAS: dict[str, pa.Schema] = {
+    s.metadata[SCHEMA_NAME_KEY].decode(): s
+    for s in (SEGMENTS, CALIBRATION, DETECTIONS, TRACKS, READINGS, GAMESTATE, TRACKLETS,
+              EVENTS, ERRORS)
+}

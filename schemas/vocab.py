@@ -1,0 +1,29 @@
+"""Vocabularies shared by every stage and the trainer (external spellings: docs FORMATS.md)."""
+
+ROLES = ("player", "goalkeeper", "referee", "other")
+TEAMS = ("left", "right")
+
+# Detector output classes: the roles, plus `person` (a generic detector that cannot tell
+# roles apart) and the ball.
+DETECTION_CLASSES = ("player", "goalkeeper", "referee", "other", "person", "ball")
+
+# SoccerNet game-state category ids.
+SOCCERNET_CATEGORY_IDS = {"player": 1, "goalkeeper": 2, "referee": 3, "ball": 4, "camera": 6,
+                          "other": 7}
+
+CALIBRATION_STATUSES = ("ok", "failed", "not-a-pitch-view")
+BOX_SOURCES = ("detector", "recovered")
+
+# FOOTPASS player-centric ball actions, numbered as in the play-by-play files (1-based).
+FOOTPASS_ACTIONS = {1: "drive", 2: "pass", 3: "cross", 4: "throw-in", 5: "shot", 6: "header",
+                    7: "tackle", 8: "block"}
+FOOTPASS_FPS = 25.0
+
+# MatchVision / SoccerReplay-1988 event classes (24), in their published order.
+EVENT_CLASSES = (
+    "corner", "goal", "injury", "own goal", "penalty", "penalty missed", "red card",
+    "second yellow card", "substitution", "start of game (half)", "end of game (half)",
+    "yellow card", "throw in", "free kick", "saved by goal-keeper", "shot off target",
+    "clearance", "lead to corner", "off-side", "var", "foul (no card)",
+    "statistics and summary", "ball possession", "ball out of play",
+)
