@@ -1,0 +1,58 @@
+# SoccerFactory: `make setup` builds .venv and installs everything; `make test` runs the tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3.11
+DATA ?= ../shared/data
+OUT ?= runs/annotate
+VIDEOS ?=
+PRESET ?= cpu
+
+# Nothing may reach the network at run time: ultralytics settings stay inside the checkout.
+export YOLO_OFFLINE := 1
+export YOLO_CONFIG_DIR := $(CURDIR)/.yolo
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup test test-fast demo annotate eval bench train lint clean
+
+setup: $(VENV)/.installed
+
+# apt packages: OpenCV's GUI build needs libGL and glib. Installed only where apt is available
+# and they are missing.
+$(VENV)/.installed: pyproject.toml
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	    ! (dpkg -s libgl1 && dpkg -s libglib2.0-0) >/dev/null 2>&1; then \
+	  apt-get update -qq && apt-get install -y -qq libgl1 libglib2.0-0; fi
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e .
+	SAM2_BUILD_CUDA=0 $(PY) -m pip install -q --no-build-isolation sam2==1.1.0
+	touch $@
+
+test: setup
+	$(PY) -m pytest -q --data $(DATA)
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow" --data $(DATA)
+
+demo: setup
+	@echo "make demo: not built yet (the pipeline engine issue delivers it)"; exit 1
+
+annotate: setup
+	@echo "make annotate: not built yet (the pipeline engine issue delivers it)"; exit 1
+
+eval: setup
+	@echo "make eval: no evaluations yet (the stage issues add them)"; exit 1
+
+bench: setup
+	@echo "make bench: no benchmarks yet (the stage issues add them)"; exit 1
+
+train: setup
+	@echo "make train: the SoccerMaster trainer is not built yet (its own issue)"; exit 1
+
+lint: setup
+	$(VENV)/bin/ruff check factory model pipelines schemas tests benchmarks
+
+clean:
+	rm -rf $(VENV) .yolo .pytest_cache results
