@@ -1,0 +1,1 @@
+"""SoccerFactory stages: geometry, video, calibration, detection, tracking, synth, eval."""

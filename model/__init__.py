@@ -1,0 +1,1 @@
+"""SoccerMaster video encoder, pre-training heads, spotting heads, shard loader and trainer."""

@@ -1,0 +1,1 @@
+"""Orchestration: presets, the stage graph on Ray, run directory, CLI, exports."""
