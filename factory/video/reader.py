@@ -1,0 +1,103 @@
+"""Decode a frame range with PyAV: seek to the key frame before the range, decode forward,
+and name each frame by its timestamp in the probe's index, so indices are exact with
+variable frame rate, edit lists and B-frames."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Iterator
+
+import av
+import numpy as np
+
+from factory.video.errors import VideoError
+from factory.video.probe import FrameIndex, frame_index, open_video
+
+log = logging.getLogger(__name__)
+
+
+def read_frames(path: str | os.PathLike, start: int = 0, end: int | None = None,
+                size: tuple[int, int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (frame index, BGR uint8 HxWx3) for start <= index < end (end None: to the last
+    frame; clipped to the frames that decode).
+
+    size=(width, height) scales each frame while converting it (cheap previews, shot
+    detection). Raises VideoError at call time for unreadable input.
+    """
+    if start < 0 or (end is not None and end < start):
+        raise ValueError(f"bad frame range [{start}, {end})")
+    path = os.path.abspath(os.fspath(path))
+    index = frame_index(path)  # probes (and validates) the file once, then cached
+    end = index.num_frames if end is None else min(end, index.num_frames)
+    return _generate(path, index, start, end, size)
+
+
+def _generate(path: str, index: FrameIndex, start: int, end: int,
+              size: tuple[int, int] | None) -> Iterator[tuple[int, np.ndarray]]:
+    if start >= end:
+        return
+    convert = {"format": "bgr24"}
+    if size is not None:
+        convert.update(width=int(size[0]), height=int(size[1]))
+    next_index = start
+    seek_from = _seek_frame(index, start)
+    for i, frame in _decode_indexed(path, index, seek_from):
+        if i < next_index:
+            continue
+        if i >= end:
+            break
+        if i != next_index:
+            # The seek landed past the frames we need (a container index that disagrees with
+            # the decoder): decode the same range again from the start of the file.
+            log.warning("%s: seek for frame %d gave frame %d; decoding from the start",
+                        path, next_index, i)
+            yield from _generate_from_start(path, index, next_index, end, convert)
+            return
+        yield i, frame.to_ndarray(**convert)
+        next_index += 1
+    if next_index < end:
+        raise VideoError(path, f"frames {next_index}..{end - 1} did not decode although the "
+                               f"probe counted {index.num_frames}; the file changed or is "
+                               f"corrupt")
+
+
+def _generate_from_start(path, index, start, end, convert):
+    for i, frame in _decode_indexed(path, index, None):
+        if i >= end:
+            return
+        if i >= start:
+            yield i, frame.to_ndarray(**convert)
+
+
+def _seek_frame(index: FrameIndex, start: int) -> int | None:
+    """The key frame to seek to for `start`, or None to decode from the beginning."""
+    if start == 0 or not index.seekable or not len(index.keyframes):
+        return None
+    k = int(np.searchsorted(index.keyframes, start, side="right")) - 1
+    return int(index.keyframes[k]) if k >= 0 and index.keyframes[k] > 0 else None
+
+
+def _decode_indexed(path: str, index: FrameIndex,
+                    seek_frame: int | None) -> Iterator[tuple[int, av.VideoFrame]]:
+    """Decoded frames with their index; after a seek, frames the index does not know (edit
+    list leftovers) are skipped."""
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            if seek_frame is not None:
+                container.seek(int(index.pts[seek_frame]), stream=stream, backward=True,
+                               any_frame=False)
+            counter = 0
+            for frame in container.decode(stream):
+                if seek_frame is None and not index.seekable:
+                    i = counter  # no usable timestamps: position in decode order is the index
+                else:
+                    i = index.index_of(frame.pts)
+                    if i is None:
+                        continue
+                counter += 1
+                yield i, frame
+        except av.error.FFmpegError as e:
+            raise VideoError(path, f"decoding failed: {e}") from e
