@@ -1,0 +1,1 @@
+"""Per-video resolution of tracks into the final game state (teams, roles, video-wide ids)."""

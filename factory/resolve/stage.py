@@ -1,0 +1,88 @@
+"""ResolveStage: tracks -> gamestate, once per video. Deliberately simple (the repair and
+identity issues will replace parts of it):
+
+- track ids become unique within the video: (shot, track id) pairs renumbered 1..N in order
+  of first appearance (no cross-shot re-identification yet);
+- role: the majority detection class of the track (a generic `person` counts as a player);
+- team: players split in two by k-means (scikit-learn) on their tracks' mean colour
+  embeddings; the cluster standing on average at smaller pitch x is `left`. Goalkeepers take
+  the side of the pitch they stand on; referees, others and the ball have no team;
+- jersey: null (no reader yet); pitch xy copied from the tracks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any, Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from factory.stage import Resources, Stage
+from schemas.validate import from_rows
+
+ROLE_OF_CLASS = {"player": "player", "person": "player", "goalkeeper": "goalkeeper",
+                 "referee": "referee", "other": "other", "ball": "ball"}
+
+
+def _team_of_players(tracks: dict[int, dict]) -> dict[int, str]:
+    ids = [t for t, v in tracks.items() if v["role"] == "player" and v["embedding"] is not None]
+    if len(ids) < 2:
+        return {}
+    from sklearn.cluster import KMeans
+
+    emb = np.stack([tracks[t]["embedding"] for t in ids])
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
+    labels = KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(emb)
+    if len(set(labels)) < 2:
+        return {}
+    mean_x = [np.nanmean([tracks[t]["mean_x"] for t, lab in zip(ids, labels) if lab == k]
+                         or [np.nan]) for k in (0, 1)]
+    if np.isfinite(mean_x).all():
+        left = int(np.argmin(mean_x))
+    else:  # no camera: any stable choice; the sides stay unknown
+        left = 0
+    return {t: "left" if lab == left else "right" for t, lab in zip(ids, labels)}
+
+
+class ResolveStage(Stage):
+    name = "gamestate"
+    inputs = ("tracks",)
+    scope = "video"
+    resources = Resources(cpus=1, gpus=0, memory_mb=1024)
+
+    def run(self, segment: Mapping[str, Any], inputs: Mapping[str, pa.Table]) -> pa.Table:
+        rows = sorted(inputs["tracks"].to_pylist(), key=lambda r: (r["frame"], r["shot"],
+                                                                   r["track_id"]))
+        new_id: dict[tuple[int, int], int] = {}
+        for r in rows:
+            new_id.setdefault((r["shot"], r["track_id"]), len(new_id) + 1)
+        per_track: dict[int, dict] = defaultdict(lambda: {"classes": Counter(), "emb": [],
+                                                          "x": []})
+        for r in rows:
+            t = per_track[new_id[(r["shot"], r["track_id"])]]
+            t["classes"][r["class"]] += 1
+            if r["embedding"]:
+                t["emb"].append(np.asarray(r["embedding"], dtype=np.float64))
+            if r["pitch_x"] is not None:
+                t["x"].append(r["pitch_x"])
+        tracks = {}
+        for tid, t in per_track.items():
+            cls = max(sorted(t["classes"]), key=lambda c: t["classes"][c])
+            tracks[tid] = {"role": ROLE_OF_CLASS[cls],
+                           "embedding": np.mean(t["emb"], axis=0) if t["emb"] else None,
+                           "mean_x": float(np.mean(t["x"])) if t["x"] else np.nan}
+        teams = _team_of_players(tracks)
+        for tid, t in tracks.items():
+            if t["role"] == "goalkeeper" and np.isfinite(t["mean_x"]):
+                teams[tid] = "left" if t["mean_x"] < 0 else "right"
+        out = []
+        for r in rows:
+            tid = new_id[(r["shot"], r["track_id"])]
+            out.append({"video": r["video"], "shot": r["shot"], "frame": r["frame"],
+                        "track_id": tid, "x1": r["x1"], "y1": r["y1"], "x2": r["x2"],
+                        "y2": r["y2"], "score": r["score"], "role": tracks[tid]["role"],
+                        "team": teams.get(tid), "jersey": None, "pitch_x": r["pitch_x"],
+                        "pitch_y": r["pitch_y"], "recovered": r["source"] == "recovered",
+                        "id_fixed": False})
+        return from_rows(out, "gamestate")
