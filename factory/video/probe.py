@@ -157,15 +157,21 @@ def open_video(path: str) -> av.container.InputContainer:
     except av.error.FFmpegError as e:
         raise VideoError(path, _why_unopenable(path, e)) from e
     if not container.streams.video:
-        kinds = sorted({s.type for s in container.streams}) or ["none"]
+        kinds = sorted({s.type for s in container.streams})
         container.close()
-        raise VideoError(path, f"no video stream (streams found: {', '.join(kinds)})")
+        # FFmpeg's MP4 reader drops tracks without samples, so a video track with zero
+        # frames shows up as no stream at all.
+        found = (f"streams found: {', '.join(kinds)}" if kinds else
+                 "the container holds no stream with any data, e.g. a video track of zero frames")
+        raise VideoError(path, f"no video stream ({found})")
     return container
 
 
 def _why_unopenable(path: str, error: Exception) -> str:
     with open(path, "rb") as f:
         head = f.read(12)
+    if isinstance(error, av.error.EOFError):
+        return f"the file ends before any video data: an empty or truncated container ({error})"
     if head[4:8] == b"ftyp":
         # An MP4/MOV header without the index (moov atom) FFmpeg needs: cut off while copying
         # or recording.
