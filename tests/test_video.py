@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import pickle
 from fractions import Fraction
 
@@ -10,8 +11,17 @@ import av
 import numpy as np
 import pytest
 
-from factory.video import (VideoError, detect_shots, frame_index, plan_video, probe,
-                           read_frames, split_shots, video_id_for, write_video)
+from factory.video import (
+    VideoError,
+    detect_shots,
+    frame_index,
+    plan_video,
+    probe,
+    read_frames,
+    split_shots,
+    video_id_for,
+    write_video,
+)
 from schemas.validate import read_table, validate, write_table
 
 W, H, CUT, N, FPS = 64, 48, 40, 80, 25
@@ -134,7 +144,7 @@ def test_split_shots_covers_every_frame_once():
     for _ in range(200):
         cuts = np.unique(rng.integers(1, 2000, size=rng.integers(0, 8)))
         bounds = [0, *cuts.tolist(), 2000]
-        shots = list(zip(bounds[:-1], bounds[1:]))
+        shots = list(itertools.pairwise(bounds))
         limit = int(rng.integers(1, 400))
         segments = split_shots(shots, limit)
         covered = np.zeros(2000, int)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import pyarrow as pa
 
@@ -29,7 +30,7 @@ def split_shots(shots: Sequence[tuple[int, int]],
             raise ValueError(f"shot {shot} is empty or reversed: [{start}, {end})")
         pieces = math.ceil(length / segment_frames)
         bounds = [start + (k * length) // pieces for k in range(pieces + 1)]
-        segments += [(shot, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        segments += [(shot, a, b) for a, b in itertools.pairwise(bounds)]
     return segments
 
 

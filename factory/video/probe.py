@@ -8,6 +8,7 @@ so nothing else is trusted. The result is cached per (path, mtime, size).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -122,7 +123,7 @@ def _cached_probe(path: str, mtime_ns: int, size: int) -> tuple[VideoInfo, Frame
         raise VideoError(path, f"truncated: the container lists {listed} video frames but "
                                f"only {packets} are in the file")
 
-    seekable = all(p is not None for p in pts) and all(b > a for a, b in zip(pts, pts[1:]))
+    seekable = all(p is not None for p in pts) and all(b > a for a, b in itertools.pairwise(pts))
     pts_array = np.asarray(pts if seekable else [], dtype=np.int64)
     pts_array.flags.writeable = False
     keyframe_array = np.asarray(keyframes, dtype=np.int64)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from scenedetect import AdaptiveDetector, FrameTimecode
@@ -41,4 +42,4 @@ def detect_shots(path: str | os.PathLike, info: VideoInfo | None = None,
         for cut in detector.process_frame(FrameTimecode(i, info.fps), frame):
             cuts.add(cut.frame_num)
     bounds = [0, *sorted(c for c in cuts if 0 < c < info.num_frames), info.num_frames]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(itertools.pairwise(bounds))

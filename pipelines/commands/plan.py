@@ -50,9 +50,9 @@ def describe(table, duration: float) -> str:
     """Human-readable summary of one video's segments table (`duration` in seconds)."""
     rows = table.to_pylist()
     first = rows[0]
-    lines = [f"video {first['video']}: {first['fps']:.3f} fps, {first['width']}x"
+    lines = [(f"video {first['video']}: {first['fps']:.3f} fps, {first['width']}x"
              f"{first['height']}, {first['num_frames']} frames, "
-             f"{duration:.2f} s ({first['path']})"]
+             f"{duration:.2f} s ({first['path']})")]
     for shot in sorted({r["shot"] for r in rows}):
         segs = [r for r in rows if r["shot"] == shot]
         start, end = segs[0]["start_frame"], segs[-1]["end_frame"]
