@@ -1,0 +1,246 @@
+"""Weights-free detector: people are the non-grass blobs standing on the playing surface.
+
+No library detects players without a learned model, so this backend is written here from
+OpenCV's colour conversion, morphology and connected components. Steps per frame:
+1. grass colour and playing surface (grass.py); foreground = non-grass pixels on the surface;
+2. a morphological opening deletes pitch lines (thinner than any body) and the body is then
+   grown back inside the foreground, which restores legs without restoring the lines;
+3. every connected blob is compared with the pixel height a standing person has at its foot
+   point (size_prior.py, from the calibrated camera or a line fitted to the frame's blobs):
+   too small or too large blobs are rejected, blobs much wider than one person are split at
+   the valleys of their column profile, blobs cut by the far touchline get their head back;
+4. the score says how person-like the blob is (height, width and fill against the prior).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from factory.detection.base import FrameDetections
+from factory.detection.grass import estimate_grass, playing_surface
+from factory.detection.size_prior import CameraPrior, ImagePrior
+from factory.geometry import Camera
+
+PERSON_ASPECT = 0.42  # width / height of a standing or running player's box
+
+
+class BlobDetector:
+    """Config: work_height (frames are processed at this height, default 720), min_score,
+    balls (also report ball candidates), line_ratio (structures thinner than the expected
+    person height / line_ratio are pitch lines), contrast (Lab distance from the local grass
+    colour that makes a pixel foreground), pad (boxes grow by this factor about their
+    centre)."""
+
+    def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
+                 line_ratio: float = 9.0, contrast: float = 22.0, pad: float = 1.12,
+                 **unused):
+        if unused:
+            raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
+        self.work_height = int(work_height)
+        self.min_score = float(min_score)
+        self.balls = bool(balls)
+        self.line_ratio = float(line_ratio)
+        self.contrast = float(contrast)
+        self.pad = float(pad)
+
+    def detect(self, frames: Sequence[np.ndarray],
+               cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:
+        cameras = list(cameras) if cameras is not None else [None] * len(frames)
+        return [self.detect_one(f, c) for f, c in zip(frames, cameras)]
+
+    def detect_one(self, frame: np.ndarray, camera: Camera | None = None) -> FrameDetections:
+        src_h, src_w = frame.shape[:2]
+        scale = min(1.0, self.work_height / src_h)
+        if camera is not None and (camera.image_width, camera.image_height) != (src_w, src_h):
+            camera = camera.rescaled(src_w, src_h)
+        img = frame if scale == 1.0 else cv2.resize(frame, (round(src_w * scale),
+                                                            round(src_h * scale)),
+                                                    interpolation=cv2.INTER_AREA)
+        dets = self._detect_work(img, camera, 1.0 / scale)
+        boxes = dets.boxes.astype(np.float64)
+        persons = np.array([c == "person" for c in dets.classes], bool)
+        if persons.any():  # blobs miss the soft edges (hair, boots) that people count in a box
+            c = (boxes[persons, :2] + boxes[persons, 2:]) / 2
+            half = (boxes[persons, 2:] - boxes[persons, :2]) / 2 * self.pad
+            boxes[persons] = np.hstack([c - half, c + half])
+        boxes /= scale
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, src_w)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, src_h)
+        dets.boxes = boxes.astype(np.float32)
+        return dets
+
+    # --- the work resolution ----------------------------------------------------------
+    def _detect_work(self, img: np.ndarray, camera: Camera | None,
+                     to_source: float) -> FrameDetections:
+        h, w = img.shape[:2]
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+        grass_model = estimate_grass(hsv)
+        if grass_model is None:  # not a pitch view
+            return FrameDetections()
+        grass = grass_model.mask(hsv)
+        surface = playing_surface(grass)
+        fg = cv2.bitwise_and(_unlike_local_grass(img, self.contrast), surface.mask(h))
+        # Pitch-line paint: bright and colourless. A person is never only that (skin, hair,
+        # shorts, socks), so blobs made almost entirely of it are lines.
+        paint = cv2.inRange(hsv, (0, 0, 150), (179, 60, 255))
+        # First pass with a small opening: enough blobs to fit the size prior.
+        stats, _, _ = _blobs(fg, max(3, round(3 * h / 720)))
+        if not len(stats):
+            return FrameDetections()
+        if camera is not None:
+            prior = CameraPrior(camera, scale=to_source)
+        else:
+            bw, bh = stats[:, 2].astype(np.float64), stats[:, 3].astype(np.float64)
+            fill = stats[:, 4] / (bw * bh)
+            shaped = (bh >= 0.02 * h) & (bh / bw > 1.4) & (bh / bw < 4.5) & (fill > 0.3)
+            prior = ImagePrior.fit(stats[shaped, 1] + bh[shaped], bh[shaped], h)
+        # Second pass: the opening grows with the expected person size row by row, so a
+        # near pitch line (wider than a far player's legs) goes while bodies stay.
+        rows = np.arange(h, dtype=np.float64)
+        expected_rows = prior.height(np.full(h, w / 2.0), rows)
+        line_k = np.clip(np.nan_to_num(expected_rows, nan=0.0) / self.line_ratio, 3, None)
+        line_k = 1 + 2 * np.round((line_k - 1) / 2)  # odd sizes, few distinct bands
+        stats, labels, ids = _blobs(fg, line_k)
+        if not len(stats):
+            return FrameDetections()
+        x1 = stats[:, 0].astype(np.float64)
+        y1 = stats[:, 1].astype(np.float64)
+        bw = stats[:, 2].astype(np.float64)
+        bh = stats[:, 3].astype(np.float64)
+        area = stats[:, 4].astype(np.float64)
+        cx, y2 = x1 + bw / 2, y1 + bh
+        expected = prior.height(cx, y2)
+        on_pitch = prior.on_pitch(cx, y2)
+
+        boxes, scores, classes = [], [], []
+        top_at = surface.top[np.clip(cx.astype(np.int64), 0, w - 1)]
+        for i in range(len(stats)):
+            e = expected[i]
+            if not np.isfinite(e) or e < 4 or not on_pitch[i]:
+                continue
+            ratio = bh[i] / e
+            if self.balls and 0.06 <= ratio <= 0.3 and 0.6 <= bw[i] / bh[i] <= 1.7:
+                fill = area[i] / (bw[i] * bh[i])
+                if fill > 0.5:
+                    boxes.append((x1[i], y1[i], x1[i] + bw[i], y2[i]))
+                    scores.append(0.3 * fill)
+                    classes.append("ball")
+                continue
+            if y2[i] - max(y1[i], top_at[i] + 0.15 * e) < 0.5 * e:  # mostly above the pitch: boards
+                continue
+            top_cut = y1[i] <= top_at[i] + 1 and ratio < 1.0
+            if top_cut:  # the far touchline hides the head among the boards: restore it
+                ratio = 1.0
+            if ratio < 0.45 or ratio > 2.6 or bw[i] > 6 * PERSON_ASPECT * e:
+                continue
+            for box in self._split(labels, ids[i], stats[i], e):
+                bx1, by1, bx2, by2, part_area = box
+                if top_cut:
+                    by1 = min(by1, by2 - e)
+                score = _person_score(bx2 - bx1, by2 - by1, part_area, e)
+                iy1, iy2, ix1, ix2 = int(by1), int(by2), int(bx1), int(bx2)
+                blob = labels[iy1:iy2, ix1:ix2] == ids[i]
+                painted = (paint[iy1:iy2, ix1:ix2] > 0)[blob].mean() if blob.any() else 0.0
+                score *= float(np.clip((0.95 - painted) / 0.25, 0.0, 1.0))
+                if score >= self.min_score:
+                    boxes.append((bx1, by1, bx2, by2))
+                    scores.append(score)
+                    classes.append("person")
+        return FrameDetections(np.array(boxes, np.float32).reshape(-1, 4), scores, classes)
+
+    @staticmethod
+    def _split(labels: np.ndarray, label: int, stat: np.ndarray,
+               expected: float) -> list[tuple[float, float, float, float, float]]:
+        """Split a blob into people side by side (by width) and one behind another (by
+        height); each part is (x1, y1, x2, y2, area)."""
+        x, y, bw, bh = (int(v) for v in stat[:4])
+        mask = labels[y:y + bh, x:x + bw] == label
+        parts_x = max(1, int(round(bw / (PERSON_ASPECT * expected * 1.25))))
+        cuts = [0, bw]
+        if parts_x > 1:
+            profile = np.convolve(mask.sum(axis=0).astype(np.float64), np.ones(3) / 3, "same")
+            cuts = [0]
+            for j in range(1, parts_x):
+                guess = round(j * bw / parts_x)
+                r = max(1, round(bw / parts_x / 3))
+                lo, hi = max(cuts[-1] + 1, guess - r), min(bw - 1, guess + r)
+                cuts.append(lo + int(np.argmin(profile[lo:hi + 1])) if hi >= lo else guess)
+            cuts.append(bw)
+        out = []
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            part = mask[:, a:b]
+            rows = np.flatnonzero(part.any(axis=1))
+            cols = np.flatnonzero(part.any(axis=0))
+            if not len(rows):
+                continue
+            px1, px2 = x + a + cols[0], x + a + cols[-1] + 1
+            py1, py2 = y + rows[0], y + rows[-1] + 1
+            ph = py2 - py1
+            if ph > 1.6 * expected:  # two people in a column: the nearer one owns the feet
+                near_top = py2 - expected
+                far = part[: max(1, int(near_top - y))]
+                far_rows = np.flatnonzero(far.any(axis=1))
+                out.append((px1, near_top, px2, py2, float(part.sum()) * expected / ph))
+                if len(far_rows):
+                    out.append((px1, y + far_rows[0], px2,
+                                min(y + far_rows[0] + expected, near_top + 0.3 * expected),
+                                float(far.sum())))
+                continue
+            out.append((px1, py1, px2, py2, float(part.sum())))
+        return out
+
+
+def _person_score(bw: float, bh: float, area: float, expected: float) -> float:
+    """How person-like a box is: height against the prior, width against a player's build and
+    the share of the box the blob fills (lines and crowd fill it badly)."""
+    size = np.exp(-0.5 * (np.log(max(bh, 1) / expected) / 0.35) ** 2)
+    aspect = np.exp(-0.5 * (np.log(max(bw, 1) / max(bh, 1) / PERSON_ASPECT) / 0.6) ** 2)
+    fill = min(1.0, area / max(bw * bh, 1) / 0.35)
+    return float(size * np.sqrt(aspect) * fill)
+
+
+def _unlike_local_grass(img: np.ndarray, contrast: float) -> np.ndarray:
+    """Pixels whose colour differs from the local grass colour (the median of a window much
+    larger than a player), which follows mowing stripes and shadows and still separates a
+    lime kit from the grass around it."""
+    h, w = img.shape[:2]
+    lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB)
+    small = cv2.resize(lab, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    local = cv2.resize(cv2.medianBlur(small, 9), (w, h), interpolation=cv2.INTER_LINEAR)
+    diff = cv2.absdiff(lab, local)
+    # Lightness counts half: soft shading changes it, a kit changes the chroma too.
+    dist = cv2.addWeighted(diff[..., 0], 0.5, cv2.add(diff[..., 1], diff[..., 2]), 1.0, 0)
+    return (dist > contrast).astype(np.uint8) * 255
+
+
+def _blobs(fg: np.ndarray, line_k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected blobs of `fg` after removing structures thinner than line_k (a number, or one
+    value per row): stats rows (x, y, w, h, area), the label image and each row's label."""
+    h = fg.shape[0]
+    if np.isscalar(line_k):
+        bands = [(0, h, int(line_k))]
+    else:  # a few horizontal bands, each opened with its own kernel size
+        k_rows = np.round(np.asarray(line_k)).astype(int)
+        edges = [0] + [r for r in range(1, h) if k_rows[r] != k_rows[r - 1]] + [h]
+        bands = [(a, b, int(k_rows[a])) for a, b in zip(edges[:-1], edges[1:])]
+    opened = np.zeros_like(fg)
+    body = np.zeros_like(fg)
+    for a, b, k in bands:
+        pad_a, pad_b = max(0, a - 4 * k), min(h, b + 4 * k)
+        band = fg[pad_a:pad_b]
+        o = cv2.morphologyEx(band, cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+        # Grow the surviving torsos back down the legs and up to the head inside the
+        # foreground, then close vertical gaps (shorts or socks the colour of the grass).
+        grown = cv2.dilate(o, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 4 * k + 1)))
+        part = cv2.bitwise_and(grown, band)
+        part = cv2.morphologyEx(part, cv2.MORPH_CLOSE,
+                                cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * k + 1)))
+        body[a:b] = part[a - pad_a:b - pad_a]
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    stats = stats[1:]
+    keep = stats[:, cv2.CC_STAT_AREA] >= 6
+    return stats[keep], labels, np.flatnonzero(keep) + 1
