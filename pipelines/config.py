@@ -2,7 +2,8 @@
 
 A preset has four sections:
   plan:     how videos become segments (factory.video.plan_video arguments)
-  stages:   ordered mapping name -> {class: "module:Class", config: {...}, enabled: bool}
+  stages:   ordered mapping name -> {class: "module:Class", config: {...}, enabled: bool,
+            resources: {cpus, gpus, memory_mb} overriding the class's declared resources}
             (wiring a stage is one entry; classes are imported lazily by pipelines.graph)
   executor: retries and in-flight bounds
   ray:      the embedded Ray's size, or where the cluster is
@@ -45,7 +46,9 @@ _SECTIONS: dict[str, dict[str, tuple[type, ...]]] = {
                 "overlay_crf": (int,), "overlay_max_frames": (int, type(None)),
                 "radar": (bool,)},
 }
-_STAGE_KEYS = {"class": (str,), "config": (dict, type(None)), "enabled": (bool,)}
+_STAGE_KEYS = {"class": (str,), "config": (dict, type(None)), "enabled": (bool,),
+               "resources": (dict,)}  # overrides the class's Resources (cpus, gpus, memory_mb)
+_RESOURCE_KEYS = {"cpus": (int, float), "gpus": (int, float), "memory_mb": (int,)}
 
 DEFAULTS: dict[str, Any] = {
     "plan": {"segment_frames": 250},
@@ -145,6 +148,11 @@ def validate_config(config: dict[str, Any], check_files: bool = True) -> None:
             if not isinstance(value, _STAGE_KEYS[key]):
                 raise ConfigError(f"config key stages.{name}.{key} = {value!r}: expected "
                                   f"{' or '.join(t.__name__ for t in _STAGE_KEYS[key])}")
+        for key, value in spec.get("resources", {}).items():
+            if key not in _RESOURCE_KEYS or not isinstance(value, _RESOURCE_KEYS[key]) \
+                    or value < 0:
+                raise ConfigError(f"config key stages.{name}.resources.{key} = {value!r}: "
+                                  f"expected one of {sorted(_RESOURCE_KEYS)} >= 0")
         if ":" not in spec.get("class", ""):
             raise ConfigError(f"config key stages.{name}.class must be 'module:Class'")
         spec.setdefault("config", {})

@@ -63,9 +63,11 @@ def build_graph(config: dict[str, Any], plan_fingerprint: str) -> list[StageNode
             raise ConfigError(f"config key stages.{name}: no schema named {name!r} in schemas/")
         if cls.scope not in ("segment", "video"):
             raise ConfigError(f"stage {name}: scope must be 'segment' or 'video'")
-        res = cls.resources
+        res = {"cpus": cls.resources.cpus, "gpus": cls.resources.gpus,
+               "memory_mb": cls.resources.memory_mb, **spec.get("resources", {})}
         nodes[name] = StageNode(name, spec["class"], dict(spec["config"]), tuple(cls.inputs),
-                                cls.scope, float(res.cpus), float(res.gpus), int(res.memory_mb))
+                                cls.scope, float(res["cpus"]), float(res["gpus"]),
+                                int(res["memory_mb"]))
     ordered: list[StageNode] = []
     placed: set[str] = set()
     while len(ordered) < len(nodes):

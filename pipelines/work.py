@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import traceback
 from typing import Any
@@ -25,16 +26,25 @@ NOT_RETRYABLE = {"VideoError", "SchemaError", "ConfigError", "FileNotFoundError"
 _STAGES: dict[str, Any] = {}
 
 
+def _where() -> str:
+    """host:pid, plus the Ray node id when running inside a Ray worker."""
+    where = f"{socket.gethostname()}:{os.getpid()}"
+    ray = sys.modules.get("ray")  # never import Ray just to ask (serial runs)
+    if ray is not None and ray.is_initialized():
+        where += f":{ray.get_runtime_context().get_node_id()}"
+    return where
+
+
 def _failure(e: BaseException, seconds: float) -> dict:
     name = type(e).__name__
     return {"ok": False, "exception": name, "message": f"{e}\n{traceback.format_exc(limit=6)}",
             "retryable": name not in NOT_RETRYABLE, "seconds": seconds, "rows": 0, "frames": 0,
-            "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            "worker": _where()}
 
 
 def _success(rows: int, frames: int, seconds: float) -> dict:
     return {"ok": True, "rows": rows, "frames": frames, "seconds": seconds,
-            "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            "worker": _where()}
 
 
 def stage_instance(spec: dict) -> Any:
@@ -93,7 +103,7 @@ def stage_unit(root: str, spec: dict, segment: dict, stage: Any = None) -> dict:
         seconds = time.perf_counter() - t0
         run.mark_done(spec["name"], video, seg, {"fingerprint": spec["fingerprint"],
                                                  "rows": table.num_rows, "frames": end - start,
-                                                 "seconds": seconds})
+                                                 "seconds": seconds, "worker": _where()})
         return _success(table.num_rows, end - start, seconds)
     except Exception as e:  # noqa: BLE001
         return _failure(e, time.perf_counter() - t0)
