@@ -141,6 +141,20 @@ EVENTS = _schema("events", "1.0", [
     _f("score", _f32, True),  # null for ground truth
 ])
 
+# Ground truth only the synthetic world knows, one row per rendered person or ball per frame
+# (joins gamestate on video, frame, track_id).
+SYNTH_PERSONS = _schema("synth_persons", "1.0", [
+    *_FRAME_KEYS,
+    _f("track_id", _i64),
+    _f("visible_pixels", _i32),
+    _f("occlusion", _f32),  # fraction of the in-frame figure hidden by others or graphics
+    _f("facing_degrees", _f32, True),  # direction the person faces on the pitch (x axis = 0)
+    _f("number_side", _str, True),  # front / back: the side whose number is drawn; null: none
+    _f("number_height", _f32, True),  # pixels
+    _f("jersey_readable", _bool),  # the number is drawn, large enough and unoccluded
+    _f("height_m", _f32, True),  # ball: height above the grass, metres
+])
+
 ERRORS = _schema("errors", "1.0", [
     _f("stage", _str),
     _f("video", _str),
@@ -154,5 +168,5 @@ ERRORS = _schema("errors", "1.0", [
 SCHEMAS: dict[str, pa.Schema] = {
     s.metadata[SCHEMA_NAME_KEY].decode(): s
     for s in (SEGMENTS, CALIBRATION, DETECTIONS, TRACKS, READINGS, GAMESTATE, TRACKLETS,
-              EVENTS, ERRORS)
+              EVENTS, SYNTH_PERSONS, ERRORS)
 }
