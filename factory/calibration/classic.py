@@ -1,0 +1,154 @@
+"""Weights-free field evidence: grass and line masks, then line labelling by camera hypotheses.
+
+Detected line pixels carry no class by themselves. A camera hypothesis (the previous frame's
+camera when tracking, otherwise the best of a prior-grid search scored against the image)
+projects the template; every line pixel takes the class of the nearest projected template line
+within a shrinking gate, and the PnL solver refits the camera on those labels (an ICP loop).
+The labels of the last round are the evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+from factory.calibration import search
+from factory.calibration.evidence import FieldEvidence
+from factory.calibration.params import vector_to_camera
+from factory.calibration.solver import Bounds, Observations, refine, residuals
+from factory.calibration.surface import surface_masks
+from factory.geometry.camera import Camera
+from schemas.pitch import GROUND_LINE_CLASSES, sample_line
+
+_LABEL_SAMPLES = {c: sample_line(c, 0.5, 0.25) for c in GROUND_LINE_CLASSES}
+
+
+@dataclass
+class ClassicConfig:
+    work_width: int = 640  # analysis resolution (pixels wide)
+    search_width: int = 320  # cold-start search resolution
+    max_points: int = 250  # line pixels used by the solver
+    min_grass_fraction: float = 0.25  # below: not a pitch view
+    min_line_pixels: int = 150  # at work resolution
+    gates_px: tuple[float, ...] = (24.0, 12.0, 6.0, 4.0)  # ICP gates at work resolution
+    candidates: int = 4  # search hypotheses refined on a cold start
+
+
+def _sample_points(mask: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    ys, xs = np.nonzero(mask)
+    if len(xs) > n:
+        idx = np.random.default_rng(seed).choice(len(xs), n, replace=False)
+        xs, ys = xs[idx], ys[idx]
+    return np.column_stack([xs, ys]).astype(np.float64)
+
+
+def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np.ndarray, list[str]]:
+    """Each point's nearest projected ground-line class within the gate: (index, class)."""
+    polys, owners = [], []
+    w, h = camera.image_width, camera.image_height
+    for cls, pts3 in _LABEL_SAMPLES.items():
+        uv = camera.project(pts3)
+        ok = np.isfinite(uv).all(axis=1) & (uv[:, 0] > -w) & (uv[:, 0] < 2 * w) & (
+            uv[:, 1] > -h) & (uv[:, 1] < 2 * h)
+        if ok.sum() >= 2:
+            polys.append(uv[ok])
+            owners += [cls] * int(ok.sum())
+    if not polys:
+        return np.zeros(0, np.int64), []
+    tree = cKDTree(np.concatenate(polys))
+    dist, nearest = tree.query(points, distance_upper_bound=gate_px)
+    idx = np.nonzero(np.isfinite(dist))[0]
+    return idx, [owners[nearest[i]] for i in idx]
+
+
+def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
+        bounds: Bounds) -> tuple[Camera, np.ndarray, list[str], float]:
+    """Alternate labelling and refitting; returns camera, labelled indices, classes and the
+    share of points explained within the last gate."""
+    idx, classes = np.zeros(0, np.int64), []
+    for gate in gates:
+        idx, classes = label_points(camera, points, gate)
+        if len(idx) < 12:
+            return camera, idx, classes, 0.0
+        obs = Observations(line_classes=classes, line_uv=points[idx])
+        new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=25)
+        if not bounds.accept(new):
+            return camera, idx, classes, 0.0
+        camera = new
+    idx, classes = label_points(camera, points, gates[-1])
+    return camera, idx, classes, len(idx) / max(len(points), 1)
+
+
+class ClassicBackend:
+    """Colour statistics + line pixels + hypothesis search; no learned weights."""
+
+    name = "classic"
+
+    def __init__(self, config: ClassicConfig | None = None, bounds: Bounds | None = None,
+                 prior: search.CameraPrior | None = None):
+        self.config = config or ClassicConfig()
+        self.bounds = bounds or Bounds()
+        self.prior = prior or search.CameraPrior()
+        self._grid: dict[int, np.ndarray] = {}
+        self._template = search.template_points(3.0, 1.5)
+
+    def detect(self, bgr: np.ndarray, previous: Camera | None = None) -> FieldEvidence:
+        cfg = self.config
+        height, width = bgr.shape[:2]
+        scale = cfg.work_width / width
+        small = cv2.resize(bgr, (cfg.work_width, int(round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+        ww, wh = small.shape[1], small.shape[0]
+        masks = surface_masks(small)
+        ev = FieldEvidence(width, height, False, grass_fraction=masks.grass_fraction)
+        if masks.grass_fraction < cfg.min_grass_fraction or (
+                np.count_nonzero(masks.lines) < cfg.min_line_pixels):
+            return ev
+        ev.is_pitch_view = True
+        points = _sample_points(masks.lines, cfg.max_points)
+        gates = tuple(g * ww / 640 for g in cfg.gates_px)
+        best = None
+        if previous is not None:
+            cam, idx, classes, share = icp(previous.rescaled(ww, wh), points, gates[-2:],
+                                           self.bounds)
+            if share >= 0.5:
+                best = (share, cam, idx, classes)
+        if best is None:
+            for cam in self._search(masks):
+                result = icp(cam, points, gates, self.bounds)
+                if best is None or result[3] > best[0]:
+                    best = (result[3], *result[:3])
+        share, cam, idx, classes = best
+        if share <= 0.0 or len(idx) < 12:
+            return ev
+        inv = width / ww
+        ev.camera_hint = cam.rescaled(width, height)
+        cls_arr = np.asarray(classes)
+        for cls in set(classes):
+            sel = idx[cls_arr == cls]
+            ev.lines[cls] = (points[sel] * inv, float(share))
+        return ev
+
+    def _search(self, masks) -> list[Camera]:
+        cfg = self.config
+        sw = cfg.search_width
+        sh = int(round(masks.lines.shape[0] * sw / masks.lines.shape[1]))
+        lines = cv2.resize(masks.lines, (sw, sh), interpolation=cv2.INTER_AREA)
+        lines = (lines > 40).astype(np.uint8) * 255
+        grass = cv2.resize(masks.grass, (sw, sh), interpolation=cv2.INTER_NEAREST)
+        if sw not in self._grid:
+            self._grid[sw] = search.prior_grid(self.prior, sw)
+        hyp = self._grid[sw]
+        dt = cv2.distanceTransform(255 - lines, cv2.DIST_L2, 3)
+        pts = _sample_points(lines, 120, seed=1)
+        costs = search.score_hypotheses(hyp, pts, dt, grass, self._template, sw, sh,
+                                        tau_px=8.0, tau_m=3.0)
+        ww, wh = masks.lines.shape[1], masks.lines.shape[0]
+        out = []
+        for i in search.best_hypotheses(costs, hyp, cfg.candidates):
+            v = hyp[i].copy()
+            out.append(vector_to_camera(np.r_[v[:6], np.log(v[6] * ww / sw)], ww, wh))
+        return out

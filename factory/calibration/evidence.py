@@ -1,0 +1,28 @@
+"""Field evidence: what a backend sees of the pitch in one frame, in source-image pixels.
+
+Both backends (classic colour/line analysis, learned heatmaps) return this, so the solver and
+the stage do not care which one ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from factory.geometry.camera import Camera
+
+
+@dataclass
+class FieldEvidence:
+    width: int
+    height: int
+    is_pitch_view: bool  # False for close-ups, crowd, graphics: nothing to calibrate
+    keypoint_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    keypoint_uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    keypoint_confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # {SoccerNet line class: (K x 2 points on the line, confidence)}
+    lines: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
+    # A camera the backend already found while labelling the lines (classic search), if any.
+    camera_hint: Camera | None = None
+    grass_fraction: float = 0.0

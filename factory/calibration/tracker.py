@@ -1,0 +1,88 @@
+"""Calibration of a shot, frame after frame.
+
+The previous frame's camera initialises the next one (no search), and a solved camera that
+jumps too far from it is re-solved cold; if the cold solve still disagrees, the cold solve is
+taken (a real camera may move fast). After the shot, the parameters of consecutive ok frames
+are smoothed with a centred Savitzky-Golay filter, which removes jitter without the lag of a
+causal filter (a polynomial window follows pans and zooms).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+from factory.calibration.calibrator import (FrameCalibration, calibrate_evidence,
+                                            projected_keypoints)
+from factory.calibration.params import camera_to_vector, vector_to_camera
+from factory.calibration.solver import Bounds
+from factory.geometry.camera import Camera
+
+MAX_PAN_JUMP_DEG = 4.0  # per frame
+MAX_TILT_JUMP_DEG = 3.0
+MAX_ZOOM_JUMP = 0.15  # relative focal change per frame
+
+
+def is_jump(a: Camera, b: Camera) -> bool:
+    return (abs(a.pan_degrees - b.pan_degrees) > MAX_PAN_JUMP_DEG
+            or abs(a.tilt_degrees - b.tilt_degrees) > MAX_TILT_JUMP_DEG
+            or abs(np.log(a.x_focal_length / b.x_focal_length)) > MAX_ZOOM_JUMP)
+
+
+class ShotTracker:
+    def __init__(self, backend, bounds: Bounds | None = None, with_k1: bool = False):
+        self.backend = backend
+        self.bounds = bounds or Bounds()
+        self.with_k1 = with_k1
+        self.previous: Camera | None = None
+
+    def reset(self) -> None:
+        self.previous = None
+
+    def step(self, bgr: np.ndarray) -> FrameCalibration:
+        try:
+            result = self._solve(bgr, self.previous)
+            if (result.status == "ok" and self.previous is not None
+                    and is_jump(result.camera, self.previous)):
+                result = self._solve(bgr, None)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            # A numerical breakdown on a weird frame is a failed frame, not a crashed shot.
+            result = FrameCalibration("failed")
+            result.error = repr(exc)
+        if result.status == "ok":
+            self.previous = result.camera
+        return result
+
+    def _solve(self, bgr: np.ndarray, previous: Camera | None) -> FrameCalibration:
+        ev = self.backend.detect(bgr, previous)
+        return calibrate_evidence(ev, self.bounds, self.with_k1)
+
+    def run(self, frames: Iterable[np.ndarray]) -> Iterator[FrameCalibration]:
+        self.reset()
+        for bgr in frames:
+            yield self.step(bgr)
+
+
+def smooth_shot(results: list[FrameCalibration], window: int = 7) -> list[FrameCalibration]:
+    """Savitzky-Golay smoothing (order 2) of every run of consecutive ok frames."""
+    i = 0
+    while i < len(results):
+        if results[i].status != "ok":
+            i += 1
+            continue
+        j = i
+        while j < len(results) and results[j].status == "ok":
+            j += 1
+        if j - i >= 5:
+            win = min(window, (j - i) // 2 * 2 + 1 if (j - i) % 2 == 0 else j - i)
+            win = max(win if win % 2 else win - 1, 3)
+            vecs = np.array([camera_to_vector(r.camera, True) for r in results[i:j]])
+            smooth = savgol_filter(vecs, win, 2, axis=0, mode="interp")
+            for r, v in zip(results[i:j], smooth):
+                cam = vector_to_camera(v, r.camera.image_width, r.camera.image_height)
+                r.camera = cam
+                r.keypoints = projected_keypoints(cam)
+        i = j
+    return results

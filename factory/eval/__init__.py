@@ -1,0 +1,1 @@
+"""Quality evaluations: each module has main(argv=None) writing JSON under results/eval/."""
