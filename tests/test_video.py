@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import pickle
 from fractions import Fraction
 
@@ -15,6 +16,7 @@ from factory.video import (
     VideoError,
     detect_shots,
     frame_index,
+    index_cache,
     plan_video,
     probe,
     read_frames,
@@ -22,6 +24,7 @@ from factory.video import (
     video_id_for,
     write_video,
 )
+from factory.video import probing as probe_module
 from schemas.validate import read_table, validate, write_table
 
 W, H, CUT, N, FPS = 64, 48, 40, 80, 25
@@ -44,6 +47,18 @@ def synthetic_frames(n: int = N, cut: int = CUT) -> list[np.ndarray]:
             f[:, ::16] = (30, 30, 30)
         frames.append(f)
     return frames
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_index_cache(tmp_path_factory):
+    """Keep the on-disk probe cache of these tests out of the user's home."""
+    old = os.environ.get(index_cache.ENV)
+    os.environ[index_cache.ENV] = str(tmp_path_factory.mktemp("video-index"))
+    yield
+    if old is None:
+        os.environ.pop(index_cache.ENV, None)
+    else:
+        os.environ[index_cache.ENV] = old
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +285,26 @@ def test_write_video_refuses_bad_frames(tmp_path):
     with pytest.raises(ValueError, match="even"):
         write_video(tmp_path / "b.mp4", [np.zeros((47, 64, 3), np.uint8)], FPS)
     assert not list(tmp_path.iterdir())  # nothing half-written left behind
+
+
+def test_index_is_shared_through_the_disk_cache(tmp_path, monkeypatch):
+    path = write_video(tmp_path / "cached.mp4", synthetic_frames(20, 10), FPS,
+                       keyframe_interval=5)
+    info, index = probe(path), frame_index(path)
+    probe_module._cached_probe.cache_clear()  # as if in another worker process
+
+    def no_decoding(p):
+        raise AssertionError("decoded again despite the cache")
+
+    monkeypatch.setattr(probe_module, "_scan", no_decoding)
+    assert probe(path) == info
+    again = frame_index(path)
+    assert np.array_equal(again.pts, index.pts) and np.array_equal(again.keyframes,
+                                                                   index.keyframes)
+    assert (again.time_base, again.seekable) == (index.time_base, index.seekable)
+    assert [i for i, _ in read_frames(path, 7, 12)] == list(range(7, 12))
+
+    monkeypatch.setenv(index_cache.ENV, "off")
+    probe_module._cached_probe.cache_clear()
+    with pytest.raises(AssertionError, match="decoded again"):
+        probe(path)

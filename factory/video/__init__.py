@@ -3,7 +3,7 @@ segment planning, writing (PyAV, PySceneDetect)."""
 
 from factory.video.errors import VideoError
 from factory.video.plan import DEFAULT_SEGMENT_FRAMES, plan_video, split_shots
-from factory.video.probe import FrameIndex, VideoInfo, frame_index, probe, video_id_for
+from factory.video.probing import FrameIndex, VideoInfo, frame_index, probe, video_id_for
 from factory.video.reader import read_frames
 from factory.video.shots import detect_shots
 from factory.video.writer import write_video

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from factory.video.probe import probe
+from factory.video.probing import probe
 from factory.video.shots import detect_shots
 from schemas.validate import from_rows
 

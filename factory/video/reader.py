@@ -12,7 +12,7 @@ import av
 import numpy as np
 
 from factory.video.errors import VideoError
-from factory.video.probe import FrameIndex, frame_index, open_video
+from factory.video.probing import FrameIndex, frame_index, open_video
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import os
 
 from scenedetect import AdaptiveDetector, FrameTimecode
 
-from factory.video.probe import VideoInfo, probe
+from factory.video.probing import VideoInfo, probe
 from factory.video.reader import read_frames
 
 # Frames are scaled to this width for detection: content scores barely change, decoding into

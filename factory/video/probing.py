@@ -19,6 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from factory.video import index_cache
 from factory.video.errors import VideoError
 
 
@@ -93,11 +94,25 @@ def _probe_and_index(path: str | os.PathLike) -> tuple[VideoInfo, FrameIndex]:
 
 @lru_cache(maxsize=256)
 def _cached_probe(path: str, mtime_ns: int, size: int) -> tuple[VideoInfo, FrameIndex]:
-    # mtime_ns and size are part of the cache key only: a rewritten file is probed again.
+    # mtime_ns and size are part of the cache keys only: a rewritten file is probed again.
+    cached = index_cache.load(path, mtime_ns, size, VideoInfo, FrameIndex)
+    if cached is not None:
+        return cached
+    info, index = _scan(path)
+    index_cache.store(path, mtime_ns, size, info, index)
+    return info, index
+
+
+def _scan(path: str) -> tuple[VideoInfo, FrameIndex]:
+    """Decode every frame once, keeping only timestamps and key-frame flags."""
     container = open_video(path)
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        # Frames are decoded only to be counted: skipping the deblocking filter and the
+        # inverse transforms still parses the whole bitstream (corrupt data still fails) and
+        # is about 1.5x faster.
+        stream.codec_context.options = {"skip_loop_filter": "all", "skip_idct": "all"}
         listed = stream.frames  # what the container claims (0 when it does not say)
         pts: list[int | None] = []
         keyframes: list[int] = []
