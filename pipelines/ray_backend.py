@@ -52,7 +52,8 @@ class RayBackend:
             else:
                 temp = ray_config.get("temp_dir") or tempfile.mkdtemp(prefix="sfray-",
                                                                        dir="/tmp")
-                ray.init(num_cpus=ray_config.get("num_cpus"), num_gpus=ray_config.get("num_gpus"),
+                # address="local": always a new instance, never a cluster found in /tmp/ray
+                ray.init(address="local", num_cpus=ray_config.get("num_cpus"), num_gpus=ray_config.get("num_gpus"),
                          object_store_memory=int(ray_config["object_store_mb"]) << 20,
                          _temp_dir=temp, **common)
             self.owns = True
