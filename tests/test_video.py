@@ -100,6 +100,17 @@ def test_read_range_equals_full_decode(cut_video, start, end):
         assert np.array_equal(frame, everything[i])
 
 
+def test_stream_without_timestamps_is_read_by_counting(tmp_path):
+    # A raw H.264 elementary stream has no timestamps: no seeking, frames named by position.
+    path = write_video(tmp_path / "raw.h264", synthetic_frames(30, 15), FPS,
+                       keyframe_interval=8)
+    assert probe(path).num_frames == 30 and not frame_index(path).seekable
+    everything = [f for _, f in read_frames(path)]
+    got = list(read_frames(path, 17, 25))
+    assert [i for i, _ in got] == list(range(17, 25))
+    assert all(np.array_equal(f, everything[i]) for i, f in got)
+
+
 def test_read_frames_scaled(cut_video):
     (i, frame), = read_frames(cut_video, 3, 4, size=(32, 24))
     assert i == 3 and frame.shape == (24, 32, 3)

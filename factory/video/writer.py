@@ -20,7 +20,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     Width and height must be even (yuv420p). The file is written under a temporary name in
     the same folder and renamed when complete, so a reader never sees half a video.
     keyframe_interval: most frames between key frames (x264 default: 250). faststart puts
-    the MP4 index first so players can start before the whole file is read. Returns the
+    an MP4/MOV index first so players can start before the whole file is read. Returns the
     path; raises ValueError for no frames or frames of the wrong shape.
     """
     path = Path(path)
@@ -29,7 +29,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     rate = Fraction(fps).limit_denominator(1001)
     count = 0
     try:
-        container_options = {"movflags": "+faststart"} if faststart else {}
+        is_mp4 = path.suffix.lower() in (".mp4", ".mov", ".m4v")
+        container_options = {"movflags": "+faststart"} if faststart and is_mp4 else {}
         with av.open(str(tmp), mode="w", options=container_options) as container:
             stream = None
             for frame in frames:
