@@ -9,6 +9,7 @@ import sys
 # Each module exposes HELP (one line), add_arguments(parser) and run(args) -> exit code.
 COMMANDS = {
     "plan": "pipelines.commands.plan",
+    "synth": "pipelines.commands.synth",
     "annotate": "pipelines.commands.annotate",
 }
 

@@ -1,0 +1,119 @@
+"""Ground-truth rows per frame and the files they end up in: Parquet tables in the project's
+schemas (calibration, gamestate, events, synth_persons), the SoccerNet calibration annotation
+layout per frame, the FOOTPASS play-by-play file and the shot list."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from factory.geometry.camera import Camera
+from factory.geometry.projection import visible_polylines
+from factory.synth.render import Figure
+from factory.synth.world import Match
+from schemas.pitch import KEYPOINTS_3D
+from schemas.validate import from_rows, write_table
+
+# FOOTPASS class numbers by name (schemas.vocab.FOOTPASS_ACTIONS is number -> name).
+from schemas.vocab import FOOTPASS_ACTIONS
+
+FOOTPASS_CLASS = {name: k for k, name in FOOTPASS_ACTIONS.items()}
+BALL_TRACK_ID = 0  # people are 1..N
+
+
+class TruthWriter:
+    def __init__(self, video_id: str, match: Match, width: int, height: int):
+        self.video, self.match, self.w, self.h = video_id, match, width, height
+        self.calibration: list[dict] = []
+        self.gamestate: list[dict] = []
+        self.persons: list[dict] = []
+        self.lines: dict[int, dict] = {}
+        self.visible: set[tuple[int, int]] = set()  # (frame, track_id)
+
+    def add_frame(self, f: int, shot: int, kind: str, cam: Camera, figures: list[Figure]) -> None:
+        keys = {"video": self.video, "shot": shot, "frame": f}
+        if kind == "closeup":
+            self.calibration.append({**keys, "width": self.w, "height": self.h,
+                                     "status": "not-a-pitch-view"})
+        else:
+            self.calibration.append(self._calibration_row(keys, f, cam))
+        n = len(self.match.people)
+        for fig in figures:
+            x1, y1, x2, y2 = fig.box
+            if fig.index == n:
+                ball = self.match.ball[f]
+                track, role, team, jersey = BALL_TRACK_ID, "ball", None, None
+                px, py, facing, height = ball[0], ball[1], None, float(-ball[2] - 0.11)
+            else:
+                p = self.match.people[fig.index]
+                track, role, team, jersey = p.track_id, p.role, p.team, p.jersey
+                px, py = self.match.positions[f, fig.index]
+                facing = math.degrees(self.match.facing[f, fig.index]) % 360.0
+                height = None
+            self.visible.add((f, track))
+            self.gamestate.append({**keys, "track_id": track, "x1": x1, "y1": y1, "x2": x2,
+                                   "y2": y2, "score": 1.0, "role": role, "team": team,
+                                   "jersey": jersey, "pitch_x": float(px), "pitch_y": float(py),
+                                   "recovered": False, "id_fixed": False})
+            self.persons.append({**keys, "track_id": track, "visible_pixels": fig.visible_pixels,
+                                 "occlusion": fig.occlusion, "facing_degrees": facing,
+                                 "number_side": fig.number_side,
+                                 "number_height": fig.number_height if fig.number_side else None,
+                                 "jersey_readable": fig.number_readable, "height_m": height})
+
+    def _calibration_row(self, keys: dict, f: int, cam: Camera) -> dict:
+        kp = cam.project(KEYPOINTS_3D)
+        keypoints = []
+        for i, (x, y) in enumerate(kp):
+            if np.isfinite(x) and np.isfinite(y) and abs(x) < 1e5 and abs(y) < 1e5:
+                keypoints.append({"id": i, "x": float(x), "y": float(y), "confidence": 1.0,
+                                  "visible": bool(0 <= x < self.w and 0 <= y < self.h)})
+        lines, sn = [], {}
+        for cls, runs in visible_polylines(cam).items():
+            for run in runs:
+                lines.append({"cls": cls, "points": run.astype(float).tolist(), "confidence": 1.0})
+            pts = np.concatenate(runs)
+            # SoccerNet annotations keep a few points per line: ends of straight lines (plus
+            # inner points when the lens bends them), more along circles.
+            step = max(1, len(pts) // (12 if cls.startswith("Circle") or cam.has_distortion else 1))
+            chosen = np.unique(np.r_[np.arange(0, len(pts), step), len(pts) - 1])
+            sn[cls] = [{"x": float(u / self.w), "y": float(v / self.h)} for u, v in pts[chosen]]
+        self.lines[f] = sn
+        return {**keys, "width": self.w, "height": self.h, "status": "ok", **cam.to_dict(),
+                "homography": cam.image_to_pitch_homography().reshape(-1).tolist(),
+                "keypoints": keypoints, "lines": lines, "reprojection_error": 0.0}
+
+    def write(self, truth_dir: Path, shots, fps: float) -> None:
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        write_table(from_rows(self.calibration, "calibration"), truth_dir / "calibration.parquet",
+                    "calibration")
+        write_table(from_rows(self.gamestate, "gamestate"), truth_dir / "gamestate.parquet",
+                    "gamestate")
+        write_table(from_rows(self.persons, "synth_persons"), truth_dir / "synth_persons.parquet",
+                    "synth_persons")
+        events, footpass = [], []
+        for f, i, action in self.match.events:
+            p = self.match.people[i]
+            events.append({"video": self.video, "frame": f, "team": p.team, "jersey": p.jersey,
+                           "label": action, "score": None})
+            footpass.append([f, 0 if p.team == "left" else 1, int(p.jersey), FOOTPASS_CLASS[action],
+                             int((f, p.track_id) in self.visible), 0])
+        write_table(from_rows(events, "events"), truth_dir / "events.parquet", "events")
+        key = f"game_{self.video}_H1"
+        _write_json(truth_dir / "footpass.json", {"keys": [key], "events": {key: footpass},
+                                                  "fps": fps})
+        _write_json(truth_dir / "shots.json", [{"start": s.start, "end": s.end, "kind": s.kind}
+                                               for s in shots])
+        lines_dir = truth_dir / "soccernet_lines"
+        lines_dir.mkdir(exist_ok=True)
+        for f, sn in self.lines.items():
+            _write_json(lines_dir / f"{f:06d}.json", sn)
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj))
+    tmp.replace(path)

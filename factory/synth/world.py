@@ -1,0 +1,304 @@
+"""The scripted match: two teams, referees and a ball moving with plausible trajectories, and
+the ball actions (FOOTPASS classes) the script performs.
+
+A small agent simulation at the video frame rate: each person steers toward a target (a
+formation slot that shifts with the ball, the ball itself when pressing, the arrival point of a
+pass) with limited speed and acceleration, so people run, turn, cluster near the ball and cross
+each other. The ball is owned (dribbled at the owner's feet) or in flight toward a receiver.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from schemas.pitch import HALF_LENGTH, HALF_WIDTH
+
+BALL_RADIUS = 0.11
+WARMUP_SECONDS = 3.0  # simulated before frame 0 so the clip opens in the middle of play
+
+# 4-4-2 slots of the team attacking +x, as (x, y) with the ball at the centre mark.
+_FORMATION = [(-50.0, 0.0),
+              (-33.0, -22.0), (-35.0, -8.0), (-35.0, 8.0), (-33.0, 22.0),
+              (-16.0, -24.0), (-19.0, -8.0), (-19.0, 8.0), (-16.0, 24.0),
+              (-4.0, -7.0), (-6.0, 9.0)]
+
+
+@dataclass
+class Person:
+    track_id: int
+    role: str  # player, goalkeeper, referee
+    team: str | None  # left (defends x = -52.5), right, None for referees
+    jersey: str | None
+    shirt: tuple[int, int, int]  # BGR
+    shorts: tuple[int, int, int]
+    socks: tuple[int, int, int]
+    number_colour: tuple[int, int, int]
+    skin: tuple[int, int, int]
+    hair: tuple[int, int, int]
+    height: float  # metres
+    slot: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
+class Match:
+    """Everything that moves, per frame: positions (T x N x 2, metres), facing (T x N, radians
+    in the pitch plane), speed (T x N, m/s), gait phase (T x N), ball (T x 3, z down) and the
+    scripted events [(frame, person index, action name)]."""
+
+    people: list[Person]
+    positions: np.ndarray
+    facing: np.ndarray
+    speed: np.ndarray
+    phase: np.ndarray
+    ball: np.ndarray
+    events: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def _kit_colours(rng: np.random.Generator, similarity: float):
+    palette = [(40, 40, 200), (220, 220, 220), (200, 90, 20), (20, 140, 240), (30, 30, 30),
+               (150, 30, 120), (30, 200, 230), (60, 150, 40), (230, 180, 90), (20, 20, 130)]
+    i, j = rng.choice(len(palette), 2, replace=False)
+    a, b = np.array(palette[i], float), np.array(palette[j], float)
+    b = (1 - similarity) * b + similarity * a + (1 - similarity * 0.0) * rng.uniform(-8, 8, 3) * similarity
+    shorts_a = (240, 240, 240) if a.mean() < 110 else (35, 35, 35)
+    shorts_b = (240, 240, 240) if b.mean() < 110 else (35, 35, 35)
+    return (tuple(int(c) for c in a), shorts_a), (tuple(int(np.clip(c, 0, 255)) for c in b), shorts_b)
+
+
+def _number_colour(shirt) -> tuple[int, int, int]:
+    return (20, 20, 20) if np.mean(shirt) > 130 else (245, 245, 245)
+
+
+def make_people(rng: np.random.Generator, kit_similarity: float, num_referees: int) -> list[Person]:
+    (shirt_l, shorts_l), (shirt_r, shorts_r) = _kit_colours(rng, kit_similarity)
+    gk_kits = [(40, 230, 120), (20, 220, 240), (200, 50, 220), (60, 60, 60)]
+    gk_l, gk_r = (gk_kits[i] for i in rng.choice(len(gk_kits), 2, replace=False))
+    skins = [(150, 180, 225), (110, 150, 200), (70, 100, 150), (45, 65, 100)]
+    hairs = [(20, 20, 25), (40, 60, 90), (80, 140, 200), (15, 15, 15)]
+    people: list[Person] = []
+    for team, shirt, shorts, gk in (("left", shirt_l, shorts_l, gk_l),
+                                    ("right", shirt_r, shorts_r, gk_r)):
+        numbers = [1] + sorted(rng.choice(np.arange(2, 31), 10, replace=False).tolist())
+        for k, (sx, sy) in enumerate(_FORMATION):
+            kit = gk if k == 0 else shirt
+            people.append(Person(
+                track_id=len(people) + 1, role="goalkeeper" if k == 0 else "player", team=team,
+                jersey=str(numbers[k]), shirt=kit, shorts=(30, 30, 30) if k == 0 else shorts,
+                socks=kit, number_colour=_number_colour(kit),
+                skin=skins[rng.integers(len(skins))], hair=hairs[rng.integers(len(hairs))],
+                height=float(rng.uniform(1.72, 1.92)),
+                slot=(sx, sy) if team == "left" else (-sx, -sy)))
+    ref_kit = [(25, 25, 25), (20, 220, 235), (180, 60, 230)][int(rng.integers(3))]
+    for _ in range(num_referees):
+        people.append(Person(track_id=len(people) + 1, role="referee", team=None, jersey=None,
+                             shirt=ref_kit, shorts=(20, 20, 20), socks=(20, 20, 20),
+                             number_colour=(200, 200, 200), skin=skins[rng.integers(len(skins))],
+                             hair=hairs[rng.integers(len(hairs))],
+                             height=float(rng.uniform(1.72, 1.88))))
+    return people
+
+
+class _Script:
+    """Who holds the ball, where it flies, and what each player steers toward."""
+
+    def __init__(self, people, rng, occlusion, fps):
+        self.p, self.rng, self.occ, self.dt = people, rng, occlusion, 1.0 / fps
+        self.owner = 9 if rng.random() < 0.5 else 20  # a forward kicks off
+        self.flight = None  # (start xyz, receiver, t0, duration, apex height, action)
+        self.hold_until = 0.0
+        self.events: list[tuple[float, int, str]] = []
+        self.team_idx = {t: [i for i, q in enumerate(people) if q.team == t] for t in ("left", "right")}
+
+    def attack_sign(self, i):
+        return 1.0 if self.p[i].team == "left" else -1.0
+
+    def ball_xy(self, pos, t):
+        if self.flight is None:
+            return pos[self.owner]
+        start, recv, t0, dur, _, _ = self.flight
+        s = min((t - t0) / dur, 1.0)
+        return start[:2] + s * (pos[recv] - start[:2])
+
+    def step_ball(self, pos, facing, t):
+        """Advance the ball script one step; returns the ball (x, y, z)."""
+        if self.flight is not None:
+            start, recv, t0, dur, apex, _ = self.flight
+            s = (t - t0) / dur
+            if s >= 1.0:
+                self.flight = None
+                self._gain(recv, t)
+            else:
+                xy = start[:2] + s * (pos[recv] - start[:2])
+                return np.array([xy[0], xy[1], -BALL_RADIUS - 4 * apex * s * (1 - s)])
+        o = self.owner
+        if t >= self.hold_until:
+            self._act(pos, t)
+            if self.flight is not None:
+                return self.step_ball(pos, facing, t)
+        # Dribbling: the ball runs ahead of the owner's feet.
+        ahead = 0.45 + 0.15 * math.sin(t * 9.0)
+        xy = pos[o] + ahead * np.array([math.cos(facing[o]), math.sin(facing[o])])
+        # A close opponent may win it (tackle).
+        if self.p[o].role == "player":
+            opp = self.team_idx["right" if self.p[o].team == "left" else "left"]
+            d = np.linalg.norm(pos[opp] - pos[o], axis=1)
+            k = int(np.argmin(d))
+            if d[k] < 1.5 and self.p[opp[k]].role == "player" and self.rng.random() < 0.04:
+                self.events.append((t, opp[k], "tackle"))
+                self._gain(opp[k], t)
+        return np.array([xy[0], xy[1], -BALL_RADIUS])
+
+    def _gain(self, i, t):
+        self.owner = i
+        hold = float(self.rng.uniform(0.6, 3.0)) if self.p[i].role == "player" else 1.5
+        self.hold_until = t + hold
+        if hold >= 1.2 and self.p[i].role == "player":
+            self.events.append((t, i, "drive"))
+
+    def _act(self, pos, t):
+        o, rng = self.owner, self.rng
+        me = pos[o]
+        sign = self.attack_sign(o)
+        goal = np.array([sign * HALF_LENGTH, 0.0])
+        mates = [i for i in self.team_idx[self.p[o].team] if i != o]
+        to_goal = np.linalg.norm(goal - me)
+        if self.p[o].role == "player" and to_goal < 26 and rng.random() < 0.6:
+            opp_team = "right" if self.p[o].team == "left" else "left"
+            keeper = self.team_idx[opp_team][0]
+            blockers = [i for i in self.team_idx[opp_team][1:]
+                        if np.linalg.norm(pos[i] - me) < 6 and (pos[i] - me) @ (goal - me) > 0]
+            self.events.append((t, o, "shot"))
+            if blockers and rng.random() < 0.4:
+                b = blockers[0]
+                self.flight = (np.array([*me, 0.0]), b, t, max(np.linalg.norm(pos[b] - me) / 22, 0.2), 0.3, "block")
+                self._pending_block = (b,)
+                self.events.append((t + self.flight[3], b, "block"))
+            else:
+                self.flight = (np.array([*me, 0.0]), keeper, t, max(to_goal / 24.0, 0.3), 1.2, "shot")
+            return
+        if self.p[o].role == "player" and abs(me[1]) > 18 and sign * me[0] > 30 and rng.random() < 0.7:
+            box = [i for i in mates if sign * pos[i][0] > 30 and abs(pos[i][1]) < 15]
+            if box:
+                r = box[int(rng.integers(len(box)))]
+                d = np.linalg.norm(pos[r] - me)
+                self.events.append((t, o, "cross"))
+                self.flight = (np.array([*me, 0.0]), r, t, max(d / 17.0, 0.6), 5.0, "cross")
+                self.events.append((t + self.flight[3], r, "header"))
+                return
+        # A pass: prefer teammates ahead and within 35 m.
+        cand = np.array(mates)
+        d = np.linalg.norm(pos[cand] - me, axis=1)
+        fwd = sign * (pos[cand][:, 0] - me[0])
+        score = -0.5 * np.abs(d - 18) + 0.8 * fwd + rng.normal(0, 4, len(cand))
+        score[d > 38] -= 100
+        r = int(cand[int(np.argmax(score))])
+        d = float(np.linalg.norm(pos[r] - me))
+        lofted = d > 28
+        self.events.append((t, o, "pass"))
+        self.flight = (np.array([*me, 0.0]), r, t, max(d / (18.0 if lofted else 13.0), 0.4),
+                       4.0 if lofted else 0.0, "pass")
+
+    def targets(self, pos, ball_xy, t):
+        """Where each person wants to be now."""
+        n = len(self.p)
+        tgt = np.zeros((n, 2))
+        shift_x = np.clip(ball_xy[0] * 0.55, -25, 25)
+        owner_team = self.p[self.owner].team if self.flight is None else self.p[self.flight[1]].team
+        for i, q in enumerate(self.p):
+            if q.role == "referee":
+                continue
+            sx, sy = q.slot
+            if q.role == "goalkeeper":
+                tgt[i] = (sx + np.sign(sx) * -1.0 * min(abs(ball_xy[0] - sx) / 12, 4),
+                          np.clip(ball_xy[1] * 0.15, -3, 3))
+                continue
+            attacking = q.team == owner_team
+            push = self.attack_sign(i) * (8.0 if attacking else -4.0)
+            tgt[i] = (np.clip(sx + shift_x + push, -HALF_LENGTH + 3, HALF_LENGTH - 3),
+                      sy * (0.75 if not attacking else 0.95) + ball_xy[1] * 0.25)
+        # Pressing and support: the nearest players of each team crowd the ball; `occlusion`
+        # sets how many and how tightly.
+        n_press = 1 + int(round(self.occ * 5))
+        radius = 9.0 - 6.0 * self.occ
+        for team in ("left", "right"):
+            idx = [i for i in self.team_idx[team] if self.p[i].role == "player"]
+            d = np.linalg.norm(pos[idx] - ball_xy, axis=1)
+            for rank, k in enumerate(np.argsort(d)[:n_press]):
+                i = idx[k]
+                ang = 2 * math.pi * ((i * 0.37 + t * 0.05) % 1.0)
+                ring = 1.0 if rank == 0 else radius * (0.6 + 0.4 * ((i * 0.61) % 1.0))
+                tgt[i] = ball_xy + ring * np.array([math.cos(ang), math.sin(ang)])
+        if self.flight is not None:
+            tgt[self.flight[1]] = pos[self.flight[1]] + 0.3 * (ball_xy - pos[self.flight[1]])
+        else:
+            o = self.owner
+            if self.p[o].role == "player":
+                tgt[o] = pos[o] + np.array([self.attack_sign(o) * 6.0, -pos[o][1] * 0.1])
+        tgt[:, 0] = np.clip(tgt[:, 0], -HALF_LENGTH + 1.0, HALF_LENGTH - 1.0)
+        tgt[:, 1] = np.clip(tgt[:, 1], -HALF_WIDTH + 0.5, HALF_WIDTH - 0.5)
+        refs = [i for i, q in enumerate(self.p) if q.role == "referee"]
+        offsets = [(-10.0, 9.0), None, None]
+        for k, i in enumerate(refs):
+            if k == 0:
+                tgt[i] = ball_xy + np.array(offsets[0])
+            elif k == 1:  # far touchline, right half: the right team's second-last defender
+                xs = np.sort(pos[self.team_idx["right"]][:, 0])
+                tgt[i] = (np.clip(xs[-2], 0, HALF_LENGTH), -HALF_WIDTH - 1.0)
+            else:  # near touchline, left half
+                xs = np.sort(pos[self.team_idx["left"]][:, 0])
+                tgt[i] = (np.clip(xs[1], -HALF_LENGTH, 0), HALF_WIDTH + 1.0)
+        return tgt
+
+
+def simulate(people: list[Person], num_frames: int, fps: float, rng: np.random.Generator,
+             occlusion: float) -> Match:
+    n = len(people)
+    dt = 1.0 / fps
+    warm = int(round(WARMUP_SECONDS * fps))
+    total = warm + num_frames
+    pos = np.array([q.slot for q in people], dtype=np.float64) + rng.normal(0, 2.0, (n, 2))
+    refs = [i for i, q in enumerate(people) if q.role == "referee"]
+    for k, i in enumerate(refs):
+        pos[i] = [(-10, 9), (10, -HALF_WIDTH - 1), (-10, HALF_WIDTH + 1)][k % 3]
+    vel = np.zeros((n, 2))
+    facing = np.where(np.array([q.team == "right" for q in people]), math.pi, 0.0)
+    phase = rng.uniform(0, 2 * math.pi, n)
+    max_speed = np.array([6.0 if q.role == "referee" else 4.5 if q.role == "goalkeeper" else 7.5
+                          for q in people]) * rng.uniform(0.9, 1.1, n)
+    wander_phase = rng.uniform(0, 2 * math.pi, (n, 2))
+    script = _Script(people, rng, occlusion, fps)
+    out_pos = np.zeros((total, n, 2))
+    out_face = np.zeros((total, n))
+    out_speed = np.zeros((total, n))
+    out_phase = np.zeros((total, n))
+    out_ball = np.zeros((total, 3))
+    for f in range(total):
+        t = f * dt
+        ball = script.step_ball(pos, facing, t)
+        tgt = script.targets(pos, ball[:2], t)
+        # Slow wander keeps idle players from standing like statues.
+        tgt += 1.5 * np.sin(t * np.array([0.7, 0.53]) + wander_phase)
+        desired = tgt - pos
+        dist = np.linalg.norm(desired, axis=1, keepdims=True)
+        desired = desired / np.maximum(dist, 1e-6) * np.minimum(max_speed[:, None], dist * 0.9)
+        dv = desired - vel
+        dv_norm = np.linalg.norm(dv, axis=1, keepdims=True)
+        vel += dv * np.minimum(1.0, 5.0 * dt / np.maximum(dv_norm, 1e-6))  # 5 m/s^2 at most
+        pos += vel * dt
+        np.clip(pos, [-HALF_LENGTH - 1.5, -HALF_WIDTH - 2.5], [HALF_LENGTH + 1.5, HALF_WIDTH + 2.5],
+                out=pos)
+        speed = np.linalg.norm(vel, axis=1)
+        # Face where you run; when nearly still, face the ball. Turn at most 8 rad/s.
+        want = np.where(speed > 1.0, np.arctan2(vel[:, 1], vel[:, 0]),
+                        np.arctan2(ball[1] - pos[:, 1], ball[0] - pos[:, 0]))
+        turn = (want - facing + math.pi) % (2 * math.pi) - math.pi
+        facing = facing + np.clip(turn, -8 * dt, 8 * dt)
+        phase = phase + dt * speed * 2.2  # ~1.2 strides per metre
+        out_pos[f], out_face[f], out_speed[f], out_phase[f], out_ball[f] = pos, facing, speed, phase, ball
+    events = [(int(round(t * fps)) - warm, i, a) for t, i, a in script.events]
+    events = sorted(e for e in events if 0 <= e[0] < num_frames)
+    return Match(people, out_pos[warm:], out_face[warm:], out_speed[warm:], out_phase[warm:],
+                 out_ball[warm:], events)
