@@ -32,10 +32,12 @@ class BlobDetector:
     balls (also report ball candidates), line_ratio (structures thinner than the expected
     person height / line_ratio are pitch lines), contrast (Lab distance from the local grass
     colour that makes a pixel foreground), pad (boxes grow by this factor about their
-    centre)."""
+    centre), min_dark (share of a person's pixels darker than the grass below which the score
+    drops: paint and watermarks are only brighter)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
-                 line_ratio: float = 9.0, contrast: float = 22.0, pad: float = 1.12,
+                 line_ratio: float = 16.0, contrast: float = 18.0, pad: float = 1.06,
+                 min_dark: float = 0.02,
                  **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
@@ -45,6 +47,7 @@ class BlobDetector:
         self.line_ratio = float(line_ratio)
         self.contrast = float(contrast)
         self.pad = float(pad)
+        self.min_dark = float(min_dark)
 
     def detect(self, frames: Sequence[np.ndarray],
                cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:
@@ -82,10 +85,11 @@ class BlobDetector:
             return FrameDetections()
         grass = grass_model.mask(hsv)
         surface = playing_surface(grass)
-        fg = cv2.bitwise_and(_unlike_local_grass(img, self.contrast), surface.mask(h))
-        # Pitch-line paint: bright and colourless. A person is never only that (skin, hair,
-        # shorts, socks), so blobs made almost entirely of it are lines.
-        paint = cv2.inRange(hsv, (0, 0, 150), (179, 60, 255))
+        unlike, darker = _unlike_local_grass(img, self.contrast)
+        fg = cv2.bitwise_and(unlike, surface.mask(h))
+        # Pitch-line paint and overlays (a broadcaster's semi-transparent watermark) only
+        # brighten the grass; a person always has parts darker than it (hair, boots, shadowed
+        # side, shorts), so a blob without dark pixels is paint, not a person.
         # First pass with a small opening: enough blobs to fit the size prior.
         stats, _, _ = _blobs(fg, max(3, round(3 * h / 720)))
         if not len(stats):
@@ -143,8 +147,8 @@ class BlobDetector:
                 score = _person_score(bx2 - bx1, by2 - by1, part_area, e)
                 iy1, iy2, ix1, ix2 = int(by1), int(by2), int(bx1), int(bx2)
                 blob = labels[iy1:iy2, ix1:ix2] == ids[i]
-                painted = (paint[iy1:iy2, ix1:ix2] > 0)[blob].mean() if blob.any() else 0.0
-                score *= float(np.clip((0.95 - painted) / 0.25, 0.0, 1.0))
+                dark = (darker[iy1:iy2, ix1:ix2] > 0)[blob].mean() if blob.any() else 0.0
+                score *= float(np.clip(dark / self.min_dark, 0.3, 1.0))
                 if score >= self.min_score:
                     boxes.append((bx1, by1, bx2, by2))
                     scores.append(score)
@@ -202,10 +206,10 @@ def _person_score(bw: float, bh: float, area: float, expected: float) -> float:
     return float(size * np.sqrt(aspect) * fill)
 
 
-def _unlike_local_grass(img: np.ndarray, contrast: float) -> np.ndarray:
+def _unlike_local_grass(img: np.ndarray, contrast: float) -> tuple[np.ndarray, np.ndarray]:
     """Pixels whose colour differs from the local grass colour (the median of a window much
     larger than a player), which follows mowing stripes and shadows and still separates a
-    lime kit from the grass around it."""
+    lime kit from the grass around it. Also returns the pixels darker than the grass."""
     h, w = img.shape[:2]
     lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB)
     small = cv2.resize(lab, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
@@ -213,7 +217,8 @@ def _unlike_local_grass(img: np.ndarray, contrast: float) -> np.ndarray:
     diff = cv2.absdiff(lab, local)
     # Lightness counts half: soft shading changes it, a kit changes the chroma too.
     dist = cv2.addWeighted(diff[..., 0], 0.5, cv2.add(diff[..., 1], diff[..., 2]), 1.0, 0)
-    return (dist > contrast).astype(np.uint8) * 255
+    darker = cv2.compare(cv2.subtract(local[..., 0], lab[..., 0]), 12, cv2.CMP_GT)
+    return (dist > contrast).astype(np.uint8) * 255, darker
 
 
 def _blobs(fg: np.ndarray, line_k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
