@@ -10,6 +10,7 @@ import sys
 COMMANDS = {
     "plan": "pipelines.commands.plan",
     "synth": "pipelines.commands.synth",
+    "calibrate": "pipelines.commands.calibrate",
     "annotate": "pipelines.commands.annotate",
 }
 

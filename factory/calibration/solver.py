@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
-from factory.calibration.params import camera_to_vector, vector_to_camera
+from factory.calibration.params import batch_rotations, camera_to_vector, vector_to_camera
 from factory.geometry.camera import Camera
 from schemas.pitch import CIRCLES, KEYPOINTS_3D, STRAIGHT_LINE_EXTREMITIES, sample_line
 
@@ -51,7 +51,7 @@ class Bounds:
                 and camera.tilt_degrees < 90.0)
 
 
-_CIRCLE_SAMPLES = {c: sample_line(c, circle_step=0.25) for c in CIRCLES}
+_CIRCLE_SAMPLES = {c: sample_line(c, circle_step=0.5) for c in CIRCLES}
 
 
 def _line_residuals(camera: Camera, classes: np.ndarray, uv: np.ndarray,
@@ -80,8 +80,14 @@ def _nearest_distance(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     poly = poly[np.isfinite(poly).all(axis=1)]
     if len(poly) == 0:
         return np.full(len(pts), 1e3)
-    d2 = ((pts[:, None, :] - poly[None, :, :]) ** 2).sum(axis=2)
-    return np.sqrt(d2.min(axis=1))
+    if len(poly) == 1:
+        return np.linalg.norm(pts - poly[0], axis=1)
+    # Distance to the segments (not the vertices), so a sampled curve gives exact zeros.
+    a, ab = poly[:-1], np.diff(poly, axis=0)
+    len2 = np.maximum((ab ** 2).sum(axis=1), 1e-12)
+    t = np.clip(((pts[:, None, :] - a[None]) * ab[None]).sum(axis=2) / len2, 0.0, 1.0)
+    d = pts[:, None, :] - (a[None] + t[..., None] * ab[None])
+    return np.sqrt((d ** 2).sum(axis=2).min(axis=1))
 
 
 def residuals(camera: Camera, obs: Observations) -> np.ndarray:
@@ -98,34 +104,78 @@ def residuals(camera: Camera, obs: Observations) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+class _Residuals:
+    """Residual vector of a parameter vector, vectorised over all observations: every
+    template point the observations need is projected in one matrix product (the solver calls
+    this thousands of times per frame, so no Camera objects are built here)."""
+
+    def __init__(self, obs: Observations, width: int, height: int, curved: bool):
+        self.cx, self.cy = width / 2.0, height / 2.0
+        self.kp3 = KEYPOINTS_3D[obs.keypoint_ids]
+        self.kp_uv = obs.keypoint_uv
+        classes = np.asarray(obs.line_classes)
+        self.uv = obs.line_uv
+        pts3, self.straight, self.curves = [], [], []
+        n = len(self.kp3)
+        for cls in sorted(set(obs.line_classes)):
+            idx = np.nonzero(classes == cls)[0]
+            if cls in STRAIGHT_LINE_EXTREMITIES and not curved:
+                self.straight.append((idx, n))
+                pts3.append(np.array(STRAIGHT_LINE_EXTREMITIES[cls]))
+                n += 2
+            else:
+                poly = _CIRCLE_SAMPLES[cls] if cls in CIRCLES else sample_line(cls, 1.0)
+                self.curves.append((idx, n, n + len(poly)))
+                pts3.append(poly)
+                n += len(poly)
+        self.points3 = np.concatenate([self.kp3.reshape(-1, 3)] + pts3) if pts3 else self.kp3
+        if self.straight:
+            self.s_idx = np.concatenate([i for i, _ in self.straight])
+            self.s_a = np.concatenate([np.full(len(i), a) for i, a in self.straight])
+        self.size = len(self.kp3) * 2 + len(self.uv)
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        r = batch_rotations(x[0], x[1], x[2])
+        pc = (self.points3 - x[3:6]) @ r.T
+        z = pc[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xy = pc[:, :2] / z[:, None]
+        if len(x) > 7:
+            xy = xy * (1.0 + x[7] * (xy ** 2).sum(axis=1))[:, None]
+        f = np.exp(x[6])
+        uv = xy * f + [self.cx, self.cy]
+        uv[z <= 1e-3] = np.nan
+        return uv
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        uv = self.project(x)
+        out = np.empty(self.size)
+        nk = len(self.kp3)
+        out[: 2 * nk] = (uv[:nk] - self.kp_uv).ravel()
+        lines = out[2 * nk:]
+        if self.straight:
+            a, b = uv[self.s_a], uv[self.s_a + 1]
+            d = b - a
+            p = self.uv[self.s_idx]
+            n = np.hypot(d[:, 0], d[:, 1])
+            lines[self.s_idx] = np.abs(d[:, 0] * (p[:, 1] - a[:, 1])
+                                       - d[:, 1] * (p[:, 0] - a[:, 0])) / np.maximum(n, 1e-9)
+        for idx, s0, s1 in self.curves:
+            lines[idx] = _nearest_distance(self.uv[idx], uv[s0:s1])
+        return np.nan_to_num(out, nan=1e3, posinf=1e3)
+
+
 def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bool = False,
-           max_nfev: int = 60, fix_position: bool = False) -> Camera:
+           max_nfev: int = 60) -> Camera:
     """Robust nonlinear least squares from `camera`; returns the refined camera."""
     w, h = camera.image_width, camera.image_height
     x0 = camera_to_vector(camera, with_k1)
-    classes = np.asarray(obs.line_classes)
-    groups = {c: np.nonzero(classes == c)[0] for c in set(obs.line_classes)}
-    kp3 = KEYPOINTS_3D[obs.keypoint_ids]
-
-    def fun(x: np.ndarray) -> np.ndarray:
-        if fix_position:
-            x = np.concatenate([x[:3], x0[3:6], x[3:]])
-        cam = vector_to_camera(x, w, h)
-        parts = []
-        if len(kp3):
-            parts.append(np.nan_to_num((cam.project(kp3) - obs.keypoint_uv).ravel(), nan=1e3))
-        if groups:
-            parts.append(np.nan_to_num(_line_residuals(cam, classes, obs.line_uv, groups),
-                                       nan=1e3))
-        return np.concatenate(parts)
-
-    start = np.concatenate([x0[:3], x0[6:]]) if fix_position else x0
-    if len(fun(start)) < len(start):
+    fun = _Residuals(obs, w, h, curved=with_k1)
+    if fun.size < len(x0):
         return camera
-    sol = least_squares(fun, start, loss="soft_l1", f_scale=scale_px, max_nfev=max_nfev,
+    sol = least_squares(fun, x0, loss="soft_l1", f_scale=scale_px, max_nfev=max_nfev,
                         x_scale="jac")
-    x = np.concatenate([sol.x[:3], x0[3:6], sol.x[3:]]) if fix_position else sol.x
-    return vector_to_camera(x, w, h)
+    return vector_to_camera(sol.x, w, h)
 
 
 def solve_pnl(camera: Camera, obs: Observations, inlier_px: float = 6.0, rounds: int = 3,
