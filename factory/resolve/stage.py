@@ -2,10 +2,14 @@
 identity issues will replace parts of it):
 
 - track ids become unique within the video: (shot, track id) pairs renumbered 1..N in order
-  of first appearance (no cross-shot re-identification yet);
+  of first appearance; a track that ends on frame f and one that starts on frame f + 1 in
+  the same shot with overlapping boxes (IoU >= 0.3, Hungarian matching with scipy) are one
+  track cut by a segment boundary and are joined (no cross-shot re-identification yet);
 - role: the majority detection class of the track (a generic `person` counts as a player);
 - team: players split in two by k-means (scikit-learn) on their tracks' mean colour
-  embeddings; the cluster standing on average at smaller pitch x is `left`. Goalkeepers take
+  embeddings, fitted on the long tracks only (short fragments are noisy and would take a
+  cluster of their own) and then applied to all; the cluster standing on average at smaller
+  pitch x is `left`. Goalkeepers take
   the side of the pitch they stand on; referees, others and the ball have no team;
 - jersey: null (no reader yet); pitch xy copied from the tracks.
 """
@@ -25,6 +29,50 @@ ROLE_OF_CLASS = {"player": "player", "person": "player", "goalkeeper": "goalkeep
                  "referee": "referee", "other": "other", "ball": "ball"}
 
 
+MIN_JOIN_IOU = 0.3
+LONG_TRACK_FRACTION = 0.3  # tracks this long (of the longest) fit the team clusters
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix of boxes a (N x 4) and b (M x 4), x1 y1 x2 y2."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
+
+
+def _joins(rows: list[dict]) -> dict[tuple[int, int], tuple[int, int]]:
+    """(shot, track) -> (shot, earlier track) for tracks continuing one that ended the frame
+    before (the tracker restarts its ids at every segment)."""
+    first: dict[tuple, dict] = {}
+    last: dict[tuple, dict] = {}
+    for r in rows:  # rows are sorted by frame
+        key = (r["shot"], r["track_id"])
+        first.setdefault(key, r)
+        last[key] = r
+    ends: dict[tuple[int, int], list] = defaultdict(list)
+    starts: dict[tuple[int, int], list] = defaultdict(list)
+    for key, r in last.items():
+        ends[(r["shot"], r["frame"])].append(key)
+    for key, r in first.items():
+        starts[(r["shot"], r["frame"] - 1)].append(key)
+    from scipy.optimize import linear_sum_assignment
+
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+    for at, enders in ends.items():
+        starters = starts.get(at)
+        if not starters:
+            continue
+        box = lambda r: [r["x1"], r["y1"], r["x2"], r["y2"]]  # noqa: E731
+        iou = _iou(np.array([box(last[k]) for k in enders]),
+                   np.array([box(first[k]) for k in starters]))
+        for i, j in zip(*linear_sum_assignment(-iou)):
+            if iou[i, j] >= MIN_JOIN_IOU:
+                parent[starters[j]] = enders[i]
+    return parent
+
+
 def _team_of_players(tracks: dict[int, dict]) -> dict[int, str]:
     ids = [t for t, v in tracks.items() if v["role"] == "player" and v["embedding"] is not None]
     if len(ids) < 2:
@@ -33,7 +81,12 @@ def _team_of_players(tracks: dict[int, dict]) -> dict[int, str]:
 
     emb = np.stack([tracks[t]["embedding"] for t in ids])
     emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
-    labels = KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(emb)
+    length = np.array([tracks[t]["boxes"] for t in ids])
+    long = length >= LONG_TRACK_FRACTION * length.max()
+    if long.sum() < 2:
+        long[:] = True
+    model = KMeans(n_clusters=2, n_init=10, random_state=0).fit(emb[long])
+    labels = model.predict(emb)
     if len(set(labels)) < 2:
         return {}
     mean_x = [np.nanmean([tracks[t]["mean_x"] for t, lab in zip(ids, labels) if lab == k]
@@ -54,9 +107,19 @@ class ResolveStage(Stage):
     def run(self, segment: Mapping[str, Any], inputs: Mapping[str, pa.Table]) -> pa.Table:
         rows = sorted(inputs["tracks"].to_pylist(), key=lambda r: (r["frame"], r["shot"],
                                                                    r["track_id"]))
+        parent = _joins(rows)
+
+        def root(key):
+            while key in parent:
+                key = parent[key]
+            return key
+
+        roots: dict[tuple[int, int], int] = {}
         new_id: dict[tuple[int, int], int] = {}
         for r in rows:
-            new_id.setdefault((r["shot"], r["track_id"]), len(new_id) + 1)
+            key = (r["shot"], r["track_id"])
+            if key not in new_id:
+                new_id[key] = roots.setdefault(root(key), len(roots) + 1)
         per_track: dict[int, dict] = defaultdict(lambda: {"classes": Counter(), "emb": [],
                                                           "x": []})
         for r in rows:
@@ -69,7 +132,7 @@ class ResolveStage(Stage):
         tracks = {}
         for tid, t in per_track.items():
             cls = max(sorted(t["classes"]), key=lambda c: t["classes"][c])
-            tracks[tid] = {"role": ROLE_OF_CLASS[cls],
+            tracks[tid] = {"role": ROLE_OF_CLASS[cls], "boxes": sum(t["classes"].values()),
                            "embedding": np.mean(t["emb"], axis=0) if t["emb"] else None,
                            "mean_x": float(np.mean(t["x"])) if t["x"] else np.nan}
         teams = _team_of_players(tracks)

@@ -108,7 +108,7 @@ def draw_frame(frame: np.ndarray, rows: list[dict], camera: Camera | None,
     if radar is not None:
         mini = radar.draw(rows, camera)
         mh, mw = mini.shape[:2]
-        y0, x0 = out_h - mh - 8, (out_w - mw) // 2
+        y0, x0 = out_h - mh - 8, out_w - mw - 8  # bottom right, where scorebugs rarely are
         if y0 >= 0 and x0 >= 0:
             region = img[y0:y0 + mh, x0:x0 + mw]
             img[y0:y0 + mh, x0:x0 + mw] = cv2.addWeighted(region, 0.25, mini, 0.75, 0)
@@ -126,7 +126,7 @@ def write_overlay(info: dict, cameras: dict[int, Camera], gamestate: pa.Table | 
             by_frame.setdefault(int(r["frame"]), []).append(r)
     scale = min(1.0, MAX_WIDTH / info["width"])
     out_w = int(round(info["width"] * scale / 2) * 2)
-    minimap = Radar(max(120, out_w // 4)) if radar else None
+    minimap = Radar(max(120, out_w // 5)) if radar else None
     end = info["num_frames"] if max_frames is None else min(info["num_frames"], max_frames)
 
     def frames():
