@@ -35,6 +35,7 @@ class SynthConfig:
     scorebug: bool = True  # a broadcast score graphic over the top-left corner
     # Switches for tests that compare renderings with and without a layer.
     draw_people: bool = True
+    draw_lines: bool = True
     draw_shadows: bool = True
     draw_numbers: bool = True
 

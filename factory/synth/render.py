@@ -143,8 +143,8 @@ class FrameRenderer:
         rd = np.sqrt(xd * xd + yd * yd)
         ru = np.interp(rd, *self.table).astype(np.float32)
         scale = np.where(rd > 1e-9, ru / np.maximum(rd, 1e-9), 1.0).astype(np.float32)
-        map_x = xd * scale * fx + cx + self.margin
-        map_y = yd * scale * fy + cy + self.margin
+        map_x = (xd * scale * fx + cx + self.margin).astype(np.float32)
+        map_y = (yd * scale * fy + cy + self.margin).astype(np.float32)
         image = cv2.remap(canvas, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         lab = cv2.remap(label, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
         return image, lab

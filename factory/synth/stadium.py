@@ -26,8 +26,8 @@ def _plane_quad(p_tl, p_tr, p_br, p_bl) -> np.ndarray:
 class Stadium:
     """Textures built once per clip from `rng`; `draw(canvas, camera, offset)` paints them."""
 
-    def __init__(self, rng: np.random.Generator):
-        ground = tx.ground_texture(rng, GROUND_SCALE)
+    def __init__(self, rng: np.random.Generator, lines: bool = True):
+        ground = tx.ground_texture(rng, GROUND_SCALE, lines=lines)
         # A small mip pyramid: far-away, foreshortened ground samples a pre-blurred level
         # instead of aliasing (warpPerspective has no area filtering).
         self.ground_levels = [ground]
@@ -60,8 +60,10 @@ class Stadium:
         self.boards = [(tx.board_texture(rng, 2 * bx), _plane_quad((-bx, by, bh), (bx, by, bh),
                                                                    (bx, by, 0), (-bx, by, 0)))]
         for s in (-1.0, 1.0):
+            # Read from the pitch: the text runs toward -y on the left end, +y on the right.
+            y0, y1 = -s * 34.0, s * 34.0
             self.boards.append((tx.board_texture(rng, 2 * 34.0), _plane_quad(
-                (s * bx, -34.0, bh), (s * bx, 34.0, bh), (s * bx, 34.0, 0), (s * bx, -34.0, 0))))
+                (s * bx, y0, bh), (s * bx, y1, bh), (s * bx, y1, 0), (s * bx, y0, 0))))
         self.sky = np.array([38, 36, 34], np.uint8)
 
     # --- planes -------------------------------------------------------------------------
@@ -126,8 +128,8 @@ class Stadium:
             if level is None:
                 continue
             k = 2 ** level
-            # pyrDown puts texel j of a level at texel 2j + 0.5 of the level below.
-            down = np.array([[k, 0, (k - 1) / 2], [0, k, (k - 1) / 2], [0, 0, 1]], float)
+            # pyrDown centres texel j of a level on texel 2j of the level below.
+            down = np.array([[k, 0, 0], [0, k, 0], [0, 0, 1]], float)
             self._warp_into(canvas, self.ground_levels[level], p2i @ t_to_pitch @ down,
                             (bx0, r0, bx1, r1))
 

@@ -79,7 +79,7 @@ def _line_coverage(xs: np.ndarray, ys: np.ndarray, scale: float) -> np.ndarray:
     return np.clip((half - dist) * scale + 0.5, 0.0, 1.0)
 
 
-def ground_texture(rng: np.random.Generator, scale: float = 20.0) -> np.ndarray:
+def ground_texture(rng: np.random.Generator, scale: float = 20.0, lines: bool = True) -> np.ndarray:
     """BGR uint8 top-down image of the pitch and its surround at `scale` texels per metre."""
     w = int(round((GROUND_X1 - GROUND_X0) * scale)) + 1
     h = int(round((GROUND_Y1 - GROUND_Y0) * scale)) + 1
@@ -99,8 +99,9 @@ def ground_texture(rng: np.random.Generator, scale: float = 20.0) -> np.ndarray:
     # Beyond the pitch: the same grass without stripes, darker toward the walls.
     outside = (np.abs(xx) > HALF_LENGTH + 1.5) | (np.abs(yy) > HALF_WIDTH + 1.5)
     tex[outside] = (base * 0.9)[None, :] * (light[outside, None] + fine[outside, None])
-    cover = _line_coverage(xs, ys, scale)[..., None] * 0.92
-    tex = tex * (1 - cover) + LINE_COLOUR * cover
+    if lines:
+        cover = _line_coverage(xs, ys, scale)[..., None] * 0.92
+        tex = tex * (1 - cover) + LINE_COLOUR * cover
     return np.clip(tex, 0, 255).astype(np.uint8)
 
 

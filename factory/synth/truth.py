@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from factory.geometry.camera import Camera
-from factory.geometry.projection import visible_polylines
 from factory.synth.render import Figure
 from factory.synth.world import Match
-from schemas.pitch import KEYPOINTS_3D
+from schemas.pitch import KEYPOINTS_3D, sample_template
 from schemas.validate import from_rows, write_table
 
 # FOOTPASS class numbers by name (schemas.vocab.FOOTPASS_ACTIONS is number -> name).
@@ -36,8 +35,12 @@ class TruthWriter:
     def add_frame(self, f: int, shot: int, kind: str, cam: Camera, figures: list[Figure]) -> None:
         keys = {"video": self.video, "shot": shot, "frame": f}
         if kind == "closeup":
+            # The true camera is known even here; it is written (not null) because Parquet
+            # cannot store null fixed-size lists between non-null ones (apache/arrow#24425).
+            # Readers go by the status.
             self.calibration.append({**keys, "width": self.w, "height": self.h,
-                                     "status": "not-a-pitch-view"})
+                                     "status": "not-a-pitch-view", **cam.to_dict(),
+                                     "homography": cam.image_to_pitch_homography().reshape(-1).tolist()})
         else:
             self.calibration.append(self._calibration_row(keys, f, cam))
         n = len(self.match.people)
@@ -64,15 +67,49 @@ class TruthWriter:
                                  "number_height": fig.number_height if fig.number_side else None,
                                  "jersey_readable": fig.number_readable, "height_m": height})
 
+    def _in_view(self, cam: Camera, points3d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distorted pixels of 3-D points and whether each is really seen: inside the frame
+        and on the lens's monotonic side (a polynomial with k1 < 0 folds points far outside the
+        field of view back into the frame; the undistorted projection exposes them)."""
+        uv = cam.project(points3d, distort=True)
+        ideal = cam.project(points3d, distort=False)
+        mw, mh = 0.25 * self.w, 0.25 * self.h
+        with np.errstate(invalid="ignore"):
+            seen = (np.isfinite(uv).all(1) & (uv[:, 0] >= 0) & (uv[:, 0] <= self.w)
+                    & (uv[:, 1] >= 0) & (uv[:, 1] <= self.h) & (ideal[:, 0] > -mw)
+                    & (ideal[:, 0] < self.w + mw) & (ideal[:, 1] > -mh) & (ideal[:, 1] < self.h + mh))
+        return uv, seen
+
+    def _visible_lines(self, cam: Camera) -> dict[str, list[np.ndarray]]:
+        out = {}
+        for cls, pts in project_template_3d().items():
+            uv, seen = self._in_view(cam, pts)
+            runs, start = [], None
+            for i, ok in enumerate(np.append(seen, False)):
+                if ok and start is None:
+                    start = i
+                elif not ok and start is not None:
+                    if i - start >= 2:
+                        runs.append(uv[start:i])
+                    start = None
+            if runs:
+                out[cls] = runs
+        return out
+
     def _calibration_row(self, keys: dict, f: int, cam: Camera) -> dict:
-        kp = cam.project(KEYPOINTS_3D)
+        kp, seen = self._in_view(cam, KEYPOINTS_3D)
+        ideal = cam.project(KEYPOINTS_3D, distort=False)
         keypoints = []
         for i, (x, y) in enumerate(kp):
+            # Keypoints out of view keep their ideal-lens position (the distorted one is
+            # meaningless past the fold); visible marks those in the frame.
+            if not seen[i]:
+                x, y = ideal[i]
             if np.isfinite(x) and np.isfinite(y) and abs(x) < 1e5 and abs(y) < 1e5:
                 keypoints.append({"id": i, "x": float(x), "y": float(y), "confidence": 1.0,
-                                  "visible": bool(0 <= x < self.w and 0 <= y < self.h)})
+                                  "visible": bool(seen[i])})
         lines, sn = [], {}
-        for cls, runs in visible_polylines(cam).items():
+        for cls, runs in self._visible_lines(cam).items():
             for run in runs:
                 lines.append({"cls": cls, "points": run.astype(float).tolist(), "confidence": 1.0})
             pts = np.concatenate(runs)
@@ -111,6 +148,16 @@ class TruthWriter:
         lines_dir.mkdir(exist_ok=True)
         for f, sn in self.lines.items():
             _write_json(lines_dir / f"{f:06d}.json", sn)
+
+
+_TEMPLATE: dict[str, np.ndarray] = {}
+
+
+def project_template_3d() -> dict[str, np.ndarray]:
+    """The template sampled as SoccerNet's evaluator samples it (0.9 m, circles 0.2 m)."""
+    if not _TEMPLATE:
+        _TEMPLATE.update(sample_template())
+    return _TEMPLATE
 
 
 def _write_json(path: Path, obj) -> None:
