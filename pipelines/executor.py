@@ -76,7 +76,7 @@ class SerialBackend:
     def submit(self, unit: Unit) -> None:
         self.queue.append(unit)
 
-    def wait(self) -> list[tuple[Unit, dict]]:
+    def wait(self, timeout: float | None = None) -> list[tuple[Unit, dict]]:
         unit = self.queue.pop(0)
         return [(unit, run_unit_locally(self.root, unit))]
 
@@ -221,11 +221,11 @@ class Executor:
                     in_flight += 1
                 if not in_flight:
                     continue  # only blocked units were left; the next pass empties pending
-                for unit, result in self.backend.wait():
+                for unit, result in self.backend.wait(timeout=1.0):
                     in_flight -= 1
                     self._handle(unit, result)
                 now = time.perf_counter()
-                if self.progress and (now - last_progress > 0.5 or not in_flight):
+                if self.progress and (now - last_progress > 1.0 or not in_flight):
                     self.wall = now - self.start
                     self.progress(self)
                     last_progress = now

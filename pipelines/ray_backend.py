@@ -109,9 +109,13 @@ class RayBackend:
             actor, unit = self.idle[stage].pop(0), self.waiting[stage].pop(0)
             self.refs[actor.run.remote(self.root, unit.args)] = (unit, actor)
 
-    def wait(self) -> list:
+    def wait(self, timeout: float | None = None) -> list:
+        """Finished units; empty when none finished within `timeout` seconds (so the
+        progress display keeps ticking during long units)."""
         ray = self.ray
-        ready, _ = ray.wait(list(self.refs), num_returns=1)
+        ready, _ = ray.wait(list(self.refs), num_returns=1, timeout=timeout)
+        if not ready:
+            return []
         rest = [r for r in self.refs if r not in ready]
         more = ray.wait(rest, num_returns=len(rest), timeout=0)[0] if rest else []
         out = []
