@@ -1,0 +1,78 @@
+"""boxmot trackers and ReID embedders built from the stage config, never downloading weights.
+
+boxmot's appearance trackers (StrongSORT) lazily download a default ReID model when they get
+neither embeddings nor a model; `make_tracker` therefore always hands StrongSORT an embedder
+(`reid_model=`, anything with `get_features(boxes, image) -> N x D`) and refuses to build it
+without one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import numpy as np
+
+TRACKERS = ("bytetrack", "ocsort", "strongsort")
+EMBEDDERS = ("colour", "torchreid", "none")
+
+
+class Embedder:
+    """The ReID interface: boxes (N x 4 x1 y1 x2 y2) + BGR frame -> N x D float32."""
+
+    dim: int
+
+    def get_features(self, boxes: np.ndarray, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def make_embedder(config: Mapping[str, Any]):
+    """config["reid"]: "colour" (default, weights-free), "torchreid" (model_path, model_name,
+    device) or "none"."""
+    kind = config.get("reid", "colour")
+    if kind == "colour":
+        from factory.tracking.reid_colour import ColourEmbedder
+
+        return ColourEmbedder()
+    if kind == "torchreid":
+        from factory.tracking.reid_torchreid import TorchreidEmbedder
+
+        if not config.get("model_path"):
+            raise ValueError("tracking.reid = 'torchreid' needs tracking.model_path (a local "
+                             "OSNet / PRTReID checkpoint)")
+        return TorchreidEmbedder(config["model_path"], config.get("model_name", "osnet_x1_0"),
+                                 device=config.get("device", "cpu"))
+    if kind in ("none", None):
+        return None
+    raise ValueError(f"tracking.reid {kind!r} unknown; choose one of {EMBEDDERS}")
+
+
+class RememberingEmbedder:
+    """Passes calls through to an embedder and keeps the last result, so the tracks table can
+    store the very embeddings StrongSORT matched with instead of computing them twice."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.last: np.ndarray | None = None
+        self.dim = getattr(embedder, "dim", None)
+
+    def get_features(self, boxes: np.ndarray, image: np.ndarray) -> np.ndarray:
+        self.last = self.embedder.get_features(boxes, image)
+        return self.last
+
+
+def make_tracker(name: str, embedder=None, fps: float = 25.0, **options):
+    """A fresh boxmot tracker (one per shot, so ids are unique within it)."""
+    import boxmot
+
+    logging.getLogger("boxmot").setLevel(logging.WARNING)
+    if name == "bytetrack":
+        return boxmot.ByteTrack(frame_rate=int(round(fps)), **options)
+    if name == "ocsort":
+        return boxmot.OcSort(**options)
+    if name == "strongsort":
+        if embedder is None:
+            raise ValueError("strongsort needs a ReID embedder (tracking.reid colour or "
+                             "torchreid); without one boxmot would try to download weights")
+        return boxmot.StrongSort(reid_model=embedder, **options)
+    raise ValueError(f"tracker {name!r} unknown; choose one of {TRACKERS}")
