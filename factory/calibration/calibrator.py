@@ -79,8 +79,13 @@ def calibrate_evidence(ev: FieldEvidence, bounds: Bounds, with_k1: bool = False,
     cam = initial or initial_camera(ev, obs)
     if cam is None:
         return FrameCalibration("failed", evidence=ev)
-    cam, keep = solve_pnl(cam, obs, inlier_px=max(3.0, ev.width / 320), with_k1=with_k1)
-    res = residuals(cam, obs)
+    inlier_px = max(3.0, ev.width / 320)
+    if ev.hint_is_fit and initial is None and not with_k1:
+        res = residuals(cam, obs)  # the backend's ICP already fitted these very labels
+        keep = res <= inlier_px
+    else:
+        cam, keep = solve_pnl(cam, obs, inlier_px=inlier_px, with_k1=with_k1)
+        res = residuals(cam, obs)
     if not bounds.accept(cam) or keep.mean() < MIN_INLIER_SHARE:
         return FrameCalibration("failed", evidence=ev)
     err = float(res[keep].mean()) if keep.any() else float("inf")

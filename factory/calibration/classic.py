@@ -21,9 +21,10 @@ from factory.calibration.params import vector_to_camera
 from factory.calibration.solver import Bounds, Observations, refine, residuals
 from factory.calibration.surface import surface_masks
 from factory.geometry.camera import Camera
-from schemas.pitch import GROUND_LINE_CLASSES, sample_line
+from schemas.pitch import GROUND_LINE_CLASSES, HALF_WIDTH, sample_line
 
 _LABEL_SAMPLES = {c: sample_line(c, 0.5, 0.25) for c in GROUND_LINE_CLASSES}
+_SUPPORT_POINTS = np.concatenate([sample_line(c, 1.0, 0.5) for c in GROUND_LINE_CLASSES])
 
 
 @dataclass
@@ -34,13 +35,16 @@ class ClassicConfig:
     min_grass_fraction: float = 0.25  # below: not a pitch view
     min_line_pixels: int = 150  # at work resolution
     gates_px: tuple[float, ...] = (24.0, 12.0, 6.0, 4.0)  # ICP gates at work resolution
-    candidates: int = 4  # search hypotheses refined on a cold start
+    track_gates_px: tuple[float, ...] = (8.0, 4.0)  # from the previous frame's camera
+    track_max_nfev: int = 12
+    candidates: int = 8  # search hypotheses refined on a cold start
 
 
 def _sample_points(mask: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     ys, xs = np.nonzero(mask)
     if len(xs) > n:
-        idx = np.random.default_rng(seed).choice(len(xs), n, replace=False)
+        # An even spread over the raster order: deterministic and cheaper than a random draw.
+        idx = np.linspace(0, len(xs) - 1, n).astype(np.int64)
         xs, ys = xs[idx], ys[idx]
     return np.column_stack([xs, ys]).astype(np.float64)
 
@@ -65,7 +69,7 @@ def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np
 
 
 def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
-        bounds: Bounds) -> tuple[Camera, np.ndarray, list[str], float]:
+        bounds: Bounds, max_nfev: int = 25) -> tuple[Camera, np.ndarray, list[str], float]:
     """Alternate labelling and refitting; returns camera, labelled indices, classes and the
     share of points explained within the last gate."""
     idx, classes = np.zeros(0, np.int64), []
@@ -74,12 +78,26 @@ def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
         if len(idx) < 12:
             return camera, idx, classes, 0.0
         obs = Observations(line_classes=classes, line_uv=points[idx])
-        new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=25)
+        new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=max_nfev)
         if not bounds.accept(new):
             return camera, idx, classes, 0.0
         camera = new
     idx, classes = label_points(camera, points, gates[-1])
     return camera, idx, classes, len(idx) / max(len(points), 1)
+
+
+def template_support(camera: Camera, dt: np.ndarray, grass: np.ndarray, gate: float) -> float:
+    """Share of the visible projected template (on the grass) lying on detected line pixels."""
+    uv = camera.project(_SUPPORT_POINTS)
+    h, w = dt.shape
+    ok = np.isfinite(uv).all(axis=1)
+    uv = uv[ok]
+    ok = (uv[:, 0] >= 0) & (uv[:, 0] < w - 1) & (uv[:, 1] >= 0) & (uv[:, 1] < h - 1)
+    ij = uv[ok].astype(np.int32)
+    on_grass = grass[ij[:, 1], ij[:, 0]] > 0
+    if on_grass.sum() < 10:
+        return 0.0
+    return float((dt[ij[on_grass, 1], ij[on_grass, 0]] <= gate).mean())
 
 
 class ClassicBackend:
@@ -110,27 +128,45 @@ class ClassicBackend:
         ev.is_pitch_view = True
         points = _sample_points(masks.lines, cfg.max_points)
         gates = tuple(g * ww / 640 for g in cfg.gates_px)
+        dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
         best = None
         if previous is not None:
-            cam, idx, classes, share = icp(previous.rescaled(ww, wh), points, gates[-2:],
-                                           self.bounds)
+            cam, idx, classes, share = icp(previous.rescaled(ww, wh), points,
+                                           tuple(g * ww / 640 for g in cfg.track_gates_px),
+                                           self.bounds, cfg.track_max_nfev)
             if share >= 0.5:
                 best = (share, cam, idx, classes)
         if best is None:
+            best_score = -1.0
             for cam in self._search(masks):
                 result = icp(cam, points, gates, self.bounds)
-                if best is None or result[3] > best[0]:
-                    best = (result[3], *result[:3])
+                if not self._plausible(result[0]):
+                    continue
+                # Explaining the line pixels is not enough (a wide view explains everything):
+                # the projected template must also be found in the image.
+                score = result[3] * template_support(result[0], dt, masks.grass, gates[-1])
+                if score > best_score:
+                    best_score, best = score, (result[3], *result[:3])
+            if best is None:
+                return ev
         share, cam, idx, classes = best
         if share <= 0.0 or len(idx) < 12:
             return ev
         inv = width / ww
         ev.camera_hint = cam.rescaled(width, height)
+        ev.hint_is_fit = True
         cls_arr = np.asarray(classes)
         for cls in set(classes):
             sel = idx[cls_arr == cls]
             ev.lines[cls] = (points[sel] * inv, float(share))
         return ev
+
+    def _plausible(self, camera: Camera) -> bool:
+        """The prior's side of the pitch: a main broadcast camera stands outside the
+        touchline it films from (this also removes the point-mirrored solution)."""
+        x, y, z = camera.position_meters
+        return (self.bounds.accept(camera) and HALF_WIDTH + 2.0 < y < 160.0 and abs(x) < 70.0
+                and 4.0 < -z < 60.0)
 
     def _search(self, masks) -> list[Camera]:
         cfg = self.config

@@ -25,4 +25,6 @@ class FieldEvidence:
     lines: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
     # A camera the backend already found while labelling the lines (classic search), if any.
     camera_hint: Camera | None = None
+    # True when camera_hint is already a least-squares fit to exactly these lines.
+    hint_is_fit: bool = False
     grass_fraction: float = 0.0

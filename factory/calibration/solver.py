@@ -48,6 +48,8 @@ class Bounds:
                 and self.height_m[0] <= -z <= self.height_m[1]
                 and np.hypot(x, y) <= self.max_distance_m
                 and abs(camera.roll_degrees) <= self.max_roll_degrees
+                # No camera hangs over the playing area (it would see the pitch from above).
+                and not (abs(x) < 52.5 and abs(y) < 34.0)
                 and camera.tilt_degrees < 90.0)
 
 
@@ -115,7 +117,7 @@ class _Residuals:
         self.kp_uv = obs.keypoint_uv
         classes = np.asarray(obs.line_classes)
         self.uv = obs.line_uv
-        pts3, self.straight, self.curves = [], [], []
+        pts3, self.straight, self.curves, self.circles = [], [], [], []
         n = len(self.kp3)
         for cls in sorted(set(obs.line_classes)):
             idx = np.nonzero(classes == cls)[0]
@@ -123,6 +125,8 @@ class _Residuals:
                 self.straight.append((idx, n))
                 pts3.append(np.array(STRAIGHT_LINE_EXTREMITIES[cls]))
                 n += 2
+            elif cls in CIRCLES and not curved:
+                self.circles.append((idx, CIRCLES[cls]))
             else:
                 poly = _CIRCLE_SAMPLES[cls] if cls in CIRCLES else sample_line(cls, 1.0)
                 self.curves.append((idx, n, n + len(poly)))
@@ -147,6 +151,37 @@ class _Residuals:
         uv[z <= 1e-3] = np.nan
         return uv
 
+    def _circle_residuals(self, x: np.ndarray, out: np.ndarray) -> None:
+        """Per point: back-project it to the pitch, take the circle point at the same angle
+        around the centre (clamped to the arc), project that and measure in pixels. O(N),
+        where a distance to a sampled polyline would be O(N x samples)."""
+        r = batch_rotations(x[0], x[1], x[2])
+        f = np.exp(x[6])
+        k = np.array([[f, 0, self.cx], [0, f, self.cy], [0, 0, 1.0]])
+        h = k @ np.column_stack([r[:, 0], r[:, 1], -r @ x[3:6]])
+        try:
+            hinv = np.linalg.inv(h)
+        except np.linalg.LinAlgError:
+            for idx, _ in self.circles:
+                out[idx] = 1e3
+            return
+        for idx, c in self.circles:
+            p = self.uv[idx]
+            q = np.column_stack([p, np.ones(len(p))]) @ hinv.T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ang = np.degrees(np.arctan2(q[:, 1] / q[:, 2] - c.cy, q[:, 0] / q[:, 2] - c.cx))
+            mid = (c.start_deg + c.end_deg) / 2
+            ang = (ang - mid + 180.0) % 360.0 - 180.0 + mid  # unwrap around the arc's middle
+            ang = np.radians(np.clip(ang, c.start_deg, c.end_deg))
+            pts3 = np.column_stack([c.cx + c.radius * np.cos(ang), c.cy + c.radius * np.sin(ang),
+                                    np.zeros(len(ang))])
+            pc = (pts3 - x[3:6]) @ r.T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                proj = pc[:, :2] / pc[:, 2:3] * f + [self.cx, self.cy]
+            d = np.hypot(*(proj - p).T)
+            d[pc[:, 2] <= 1e-3] = 1e3
+            out[idx] = d
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         uv = self.project(x)
         out = np.empty(self.size)
@@ -162,6 +197,8 @@ class _Residuals:
                                        - d[:, 1] * (p[:, 0] - a[:, 0])) / np.maximum(n, 1e-9)
         for idx, s0, s1 in self.curves:
             lines[idx] = _nearest_distance(self.uv[idx], uv[s0:s1])
+        if self.circles:
+            self._circle_residuals(x, lines)
         return np.nan_to_num(out, nan=1e3, posinf=1e3)
 
 
