@@ -119,8 +119,10 @@ def camera_path(cfg: SynthConfig, match: Match, shots: list[Shot],
                 star = _closeup_subject(match, f)
                 cpos = np.array([match.positions[f, star, 0] + rng.uniform(-8, 8),
                                  match.positions[f, star, 1] + rng.uniform(9, 14), -2.2])
-                close_spring = _Spring(np.array([*match.positions[f, star]]), 3.0)
-            feet = close_spring.step(match.positions[f, star], 1.0 / fps)
+                close_spring = _Spring(np.array([*match.positions[f, star]]), 6.0)
+            # Aim a little ahead of the runner so the spring's lag keeps them centred.
+            lead = match.positions[min(f + 3, n - 1), star]
+            feet = close_spring.step(lead, 1.0 / fps)
             target = np.array([feet[0], feet[1], -1.15])
             d = float(np.linalg.norm(target - cpos))
             cam = camera_looking_at(cpos, target, 0.75 * h * d / 1.85, w, h, roll)

@@ -27,6 +27,7 @@ class SynthConfig:
     # Image degradations: motion blur as a fraction of the camera's per-frame motion,
     # Gaussian noise sigma in grey levels, x264 constant rate factor (higher = worse).
     motion_blur: float = 0.5
+    optics_blur: float = 0.6  # Gaussian sigma (px): broadcast lenses and scalers are soft
     noise: float = 2.0
     crf: int = 23
     # Truth: draw jersey numbers only on torsos at least this tall (pixels); readable needs
@@ -49,11 +50,11 @@ class SynthConfig:
 
 PRESETS: dict[str, SynthConfig] = {
     "easy": SynthConfig(camera_speed=0.5, num_cuts=0, closeup_cuts=0, occlusion=0.1,
-                        kit_similarity=0.0, motion_blur=0.0, noise=0.0, crf=18, scorebug=False,
+                        kit_similarity=0.0, motion_blur=0.0, optics_blur=0.0, noise=0.0, crf=18, scorebug=False,
                         focal_range=(1500.0, 2200.0)),
     "broadcast": SynthConfig(),
     "hard": SynthConfig(camera_speed=2.0, num_cuts=4, closeup_cuts=2, occlusion=0.8,
-                        kit_similarity=0.7, motion_blur=1.0, noise=5.0, crf=30,
+                        kit_similarity=0.7, motion_blur=1.0, optics_blur=0.9, noise=5.0, crf=30,
                         distortion_k1=-0.12, focal_range=(1800.0, 3900.0)),
 }
 

@@ -32,6 +32,7 @@ class Drawn:
     number_mask: np.ndarray | None  # bool, ROI-sized: the jersey number's pixels
     number_height: float  # pixels (0 when no number drawn)
     number_side: str | None  # front / back
+    facing_camera: float = 0.0  # cosine between the torso's facing and the way to the camera
 
 
 def _pts(uv: np.ndarray) -> np.ndarray:
@@ -74,7 +75,7 @@ class FigurePainter:
         m = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillConvexPoly(m, _pts(uv - [x0, y0]), 255, cv2.LINE_AA, SHIFT)
         roi = self.frame[y0:y1, x0:x1]
-        k = (1.0 - 0.4 * m.astype(np.float32) / 255.0)[..., None]
+        k = (1.0 - 0.28 * m.astype(np.float32) / 255.0)[..., None]
         roi[:] = (roi * k).astype(np.uint8)
 
     # --- people -------------------------------------------------------------------------
@@ -104,8 +105,8 @@ class FigurePainter:
             hand = sh + up * (-0.3 * h) + f * (-0.28 * a * sw * sg) + s * 0.05 * sg
             elbow = 0.5 * (sh + hand) + s * 0.04 * sg - f * 0.03
             limb_pts += [hip, knee, foot, sh, elbow, hand]
-        torso = self._box(base, f, s, up, 0.5 * h, 0.81 * h, 0.32, 0.40, 0.21)
-        shorts = self._box(base, f, s, up, 0.39 * h, 0.53 * h, 0.33, 0.33, 0.21)
+        torso = self._box(base, f, s, up, 0.5 * h, 0.82 * h, 0.36, 0.44, 0.23)
+        shorts = self._box(base, f, s, up, 0.37 * h, 0.53 * h, 0.36, 0.36, 0.22)
         head_c = base + up * 0.915 * h
         cam_dir = self.centre[:2] - base[:2]
         cam_dir /= max(np.linalg.norm(cam_dir), 1e-6)
@@ -140,6 +141,7 @@ class FigurePainter:
         def limbs(k):
             line(k + 0, k + 1, 0.15, p.skin)  # thigh
             line(k + 1, k + 2, 0.12, p.socks)  # shin in socks
+            line(k + 2, k + 2, 0.12, (25, 25, 25))  # boot
             line(k + 3, k + 4, 0.11, p.shirt)  # sleeve
             line(k + 4, k + 5, 0.08, p.skin)  # forearm
 
@@ -150,17 +152,20 @@ class FigurePainter:
         hull(slice(12, 20), p.shirt)
         hull(slice(20, 28), p.shorts)
         limbs(near)
-        head_r = int(max(1.0, 0.11 * ppm) * _ONE)
+        head_r = int(max(1.0, 0.1 * ppm) * _ONE)
         cv2.circle(frame, P[28], head_r, p.skin, -1, cv2.LINE_AA, SHIFT)
         cv2.circle(mask, Q[28], head_r, 1, -1, cv2.LINE_8, SHIFT)
-        # Hair: the top half of the head.
-        cv2.ellipse(frame, P[28], (head_r, int(head_r * 0.75)), 0, 180, 360, p.hair, -1,
-                    cv2.LINE_AA, SHIFT)
+        # Hair: the top of the head from the front, most of it from behind.
+        if toward < -0.3:
+            cv2.circle(frame, P[28], int(head_r * 0.97), p.hair, -1, cv2.LINE_AA, SHIFT)
+        else:
+            cv2.ellipse(frame, P[28], (head_r, int(head_r * 0.75)), 0, 180, 360, p.hair, -1,
+                        cv2.LINE_AA, SHIFT)
         number_mask, number_h, side = None, 0.0, None
         if p.jersey is not None and abs(toward) > 0.3:
             side = "front" if toward > 0 else "back"
             number_mask, number_h = self._number(p, base, f, s, up, h, side, roi_off, mask.shape)
-        return Drawn(idx, (x0, y0, x1, y1), mask.astype(bool), number_mask, number_h, side)
+        return Drawn(idx, (x0, y0, x1, y1), mask.astype(bool), number_mask, number_h, side, toward)
 
     @staticmethod
     def _box(base, f, s, up, z0, z1, w0, w1, depth) -> np.ndarray:

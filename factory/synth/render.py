@@ -178,8 +178,10 @@ class FrameRenderer:
                 cy, cx = yy + y0, xx + x0  # canvas pixels
                 inside = (cx >= m) & (cx < m + self.w) & (cy >= m) & (cy < m + self.h)
                 seen = inside & (label_canvas[cy, cx] == d.index + 1)
+                # Readable: tall enough, seen within ~50 degrees of face-on (not squeezed by
+                # foreshortening) and nearly all of it unoccluded and inside the frame.
                 readable = bool(d.number_height >= self.cfg.readable_min_height
-                                and seen.mean() >= 0.85)
+                                and abs(d.facing_camera) >= 0.65 and seen.mean() >= 0.85)
             out.append(Figure(d.index, (int(xs.min() + ox0), int(ys.min() + oy0),
                                         int(xs.max() + ox0 + 1), int(ys.max() + oy0 + 1)),
                               len(xs), float(occlusion), d.number_side, float(d.number_height),
@@ -189,6 +191,8 @@ class FrameRenderer:
     # --- degradations -------------------------------------------------------------------
     def _degrade(self, image, cam: Camera, prev_cam: Camera | None, f: int) -> np.ndarray:
         cfg = self.cfg
+        if cfg.optics_blur > 0:
+            image = cv2.GaussianBlur(image, (0, 0), cfg.optics_blur)
         if cfg.motion_blur > 0 and prev_cam is not None:
             # Image motion of the frame centre between the two cameras: a box blur along each
             # axis as long as the camera moved (a cheap stand-in for the shutter's line blur).

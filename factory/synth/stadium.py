@@ -40,6 +40,16 @@ class Stadium:
         crowd_end = tx.crowd_texture(rng, 2000, 1200, 90)
         y_back = W0 - _STAND_BACK
         self.planes: list[tuple[np.ndarray, np.ndarray]] = []
+        # Upper tiers far behind everything: fill what the stands leave open (corners, above
+        # the far stand) with more crowd instead of an empty sky.
+        crowd_back = (tx.crowd_texture(rng, 3000, 900, 70) * 0.7).astype(np.uint8)
+        far, top = 170.0, -75.0
+        self.planes.append((crowd_back, _plane_quad((-far, -far, top), (far, -far, top),
+                                                    (far, -far, 0.0), (-far, -far, 0.0))))
+        for s in (-1.0, 1.0):
+            y0, y1 = (far, -far) if s < 0 else (-far, far)
+            self.planes.append((crowd_back, _plane_quad((s * far, y0, top), (s * far, y1, top),
+                                                        (s * far, y1, 0.0), (s * far, y0, 0.0))))
         for s in (-1.0, 1.0):  # end stands, behind the goal lines
             xb = s * (L + _STAND_BACK)
             self.planes.append((crowd_end, _plane_quad((xb, tx.GROUND_Y1, _STAND_TOP_Z),

@@ -112,16 +112,16 @@ def crowd_texture(rng: np.random.Generator, width: int, height: int, rows: int) 
     person_w = max(3, int(row_h * 0.5))
     n_cols = width // person_w
     palette = np.array([[45, 45, 50], [70, 70, 75], [150, 150, 150], [215, 215, 215],
-                        [40, 40, 40], [110, 100, 95], [40, 60, 170], [30, 140, 230],
-                        [160, 90, 40], [70, 170, 200]], np.float32)
-    weights = np.array([3, 3, 2, 2, 3, 2, 1, 1, 1, 1], float)
+                        [40, 40, 40], [110, 100, 95], [50, 70, 160], [40, 130, 210],
+                        [150, 95, 50], [80, 160, 190]], np.float32)
+    weights = np.array([4, 4, 3, 3, 4, 2, 1, 1, 1, 1], float)
     shirts = palette[rng.choice(len(palette), (rows, n_cols), p=weights / weights.sum())]
     shirts *= rng.uniform(0.6, 1.1, (rows, n_cols, 1))
-    seat = np.array([70, 62, 56], np.float32) if rng.random() < 0.5 else np.array([60, 58, 90], np.float32)
+    seat = np.array([62, 58, 55], np.float32) if rng.random() < 0.5 else np.array([80, 62, 50], np.float32)
     shirts[rng.random((rows, n_cols)) > 0.88] = seat  # empty seats
     # One cell per spectator: head (skin) over shirt, a seat-coloured gap at the sides.
     cell = np.zeros((row_h, person_w, 3), np.float32)
-    head_rows = slice(int(row_h * 0.1), int(row_h * 0.4))
+    head_rows = slice(int(row_h * 0.15), int(row_h * 0.38))
     body = np.zeros((row_h, person_w), bool)
     body[int(row_h * 0.4):, : person_w - 1] = True
     head = np.zeros((row_h, person_w), bool)
@@ -130,7 +130,7 @@ def crowd_texture(rng: np.random.Generator, width: int, height: int, rows: int) 
     tile_body = np.tile(body, (rows, n_cols))
     tile_head = np.tile(head, (rows, n_cols))
     img[~tile_body] = seat
-    img[tile_head] = (80, 110, 160)
+    img[tile_head] = (95, 120, 150)
     del cell
     out = np.zeros((height, width, 3), np.float32)
     out[:] = seat

@@ -179,8 +179,8 @@ class _Script:
             else:
                 self.flight = (np.array([*me, 0.0]), keeper, t, max(to_goal / 24.0, 0.3), 1.2, "shot")
             return
-        if self.p[o].role == "player" and abs(me[1]) > 18 and sign * me[0] > 30 and rng.random() < 0.7:
-            box = [i for i in mates if sign * pos[i][0] > 30 and abs(pos[i][1]) < 15]
+        if self.p[o].role == "player" and abs(me[1]) > 15 and sign * me[0] > 22 and rng.random() < 0.8:
+            box = [i for i in mates if sign * pos[i][0] > 25 and abs(pos[i][1]) < 16]
             if box:
                 r = box[int(rng.integers(len(box)))]
                 d = np.linalg.norm(pos[r] - me)
@@ -193,6 +193,9 @@ class _Script:
         d = np.linalg.norm(pos[cand] - me, axis=1)
         fwd = sign * (pos[cand][:, 0] - me[0])
         score = -0.5 * np.abs(d - 18) + 0.8 * fwd + rng.normal(0, 4, len(cand))
+        # Wing play: teammates wide in the attacking half are worth finding (they cross).
+        wide = (np.abs(pos[cand][:, 1]) > 15) & (sign * pos[cand][:, 0] > 0)
+        score += 6.0 * wide
         score[d > 38] -= 100
         r = int(cand[int(np.argmax(score))])
         d = float(np.linalg.norm(pos[r] - me))
@@ -205,7 +208,7 @@ class _Script:
         """Where each person wants to be now."""
         n = len(self.p)
         tgt = np.zeros((n, 2))
-        shift_x = np.clip(ball_xy[0] * 0.55, -25, 25)
+        shift_x = np.clip(ball_xy[0] * 0.7, -28, 28)
         owner_team = self.p[self.owner].team if self.flight is None else self.p[self.flight[1]].team
         for i, q in enumerate(self.p):
             if q.role == "referee":
@@ -216,7 +219,8 @@ class _Script:
                           np.clip(ball_xy[1] * 0.15, -3, 3))
                 continue
             attacking = q.team == owner_team
-            push = self.attack_sign(i) * (8.0 if attacking else -4.0)
+            # The side in possession pushes up (wide players most), the other drops back.
+            push = self.attack_sign(i) * ((14.0 + 6.0 * (abs(sy) > 15)) if attacking else -5.0)
             tgt[i] = (np.clip(sx + shift_x + push, -HALF_LENGTH + 3, HALF_LENGTH - 3),
                       sy * (0.75 if not attacking else 0.95) + ball_xy[1] * 0.25)
         # Pressing and support: the nearest players of each team crowd the ball; `occlusion`
