@@ -153,7 +153,7 @@ def _decode(path):
 
 @pytest.fixture(scope="module")
 def clip_pair(tmp_path_factory):
-    kw = dict(seconds=7.0, preset="broadcast", width=320, height=180, num_cuts=2, closeup_cuts=1)
+    kw = {"seconds": 7.0, "preset": "broadcast", "width": 320, "height": 180, "num_cuts": 2, "closeup_cuts": 1}
     a = render_clip(tmp_path_factory.mktemp("a"), seed=3, **kw)
     b = render_clip(tmp_path_factory.mktemp("b"), seed=3, **kw)
     return a, b
@@ -192,7 +192,7 @@ def test_truth_files_validate_and_follow_their_layouts(clip_pair):
     fp = json.loads((t / "footpass.json").read_text())
     (key,) = fp["keys"]
     for row in fp["events"][key]:
-        frame, team, jersey, cls, bbox, replay = row
+        frame, team, _jersey, cls, _bbox, _replay = row
         assert 0 <= frame < clip.num_frames and team in (0, 1) and 1 <= cls <= 8
     # Box bottoms sit near the projected feet on pitch views (a sanity check of pitch_x/y).
     g = games.to_pandas()

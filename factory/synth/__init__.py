@@ -10,4 +10,4 @@ from __future__ import annotations
 from factory.synth.clip import SynthClip, render_clip
 from factory.synth.config import PRESETS, SynthConfig, make_config
 
-__all__ = ["SynthClip", "render_clip", "SynthConfig", "PRESETS", "make_config"]
+__all__ = ["PRESETS", "SynthClip", "SynthConfig", "make_config", "render_clip"]

@@ -9,7 +9,6 @@ close-up of the player nearest the ball (not a pitch view).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -38,7 +38,7 @@ class Scene:
         self.cfg = cfg
         # Independent streams, so changing one knob (say noise) leaves the match unchanged.
         world_rng, cam_rng, tex_rng, noise_rng = (np.random.default_rng([seed, k]) for k in range(4))
-        self.num_frames = int(round(cfg.seconds * cfg.fps))
+        self.num_frames = round(cfg.seconds * cfg.fps)
         people = make_people(world_rng, cfg.kit_similarity, cfg.num_referees)
         self.match = simulate(people, self.num_frames, cfg.fps, world_rng, cfg.occlusion)
         self.shots = plan_shots(cfg, self.num_frames, cam_rng)

@@ -40,7 +40,7 @@ class SynthConfig:
     draw_shadows: bool = True
     draw_numbers: bool = True
 
-    def with_overrides(self, **overrides) -> "SynthConfig":
+    def with_overrides(self, **overrides) -> SynthConfig:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - known)
         if unknown:
@@ -53,7 +53,7 @@ PRESETS: dict[str, SynthConfig] = {
                         kit_similarity=0.0, motion_blur=0.0, optics_blur=0.0, noise=0.0, crf=18, scorebug=False,
                         focal_range=(1500.0, 2200.0)),
     "broadcast": SynthConfig(),
-    "hard": SynthConfig(camera_speed=2.0, num_cuts=4, closeup_cuts=2, occlusion=0.8,
+    "hard": SynthConfig(camera_speed=2.0, num_cuts=4, closeup_cuts=1, occlusion=0.8,
                         kit_similarity=0.7, motion_blur=1.0, optics_blur=0.9, noise=5.0, crf=30,
                         distortion_k1=-0.12, focal_range=(1800.0, 3900.0)),
 }

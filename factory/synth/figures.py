@@ -116,7 +116,7 @@ class FigurePainter:
         if (depth < 0.5).any():
             return None
         ppm = self.cam.x_focal_length / float(depth[-1])  # pixels per metre at this person
-        pad = int(math.ceil(0.15 * ppm)) + 3
+        pad = math.ceil(0.15 * ppm) + 3
         x0, y0 = np.floor(uv.min(0)).astype(int) - pad
         x1, y1 = np.ceil(uv.max(0)).astype(int) + pad + 1
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.w), min(y1, self.h)
@@ -129,7 +129,7 @@ class FigurePainter:
         Q = [tuple(q) for q in _pts(uv - roi_off).tolist()]  # ROI, fixed point
 
         def line(i, j, width_m, colour):
-            t = max(1, int(round(width_m * ppm)))
+            t = max(1, round(width_m * ppm))
             cv2.line(frame, P[i], P[j], colour, t, cv2.LINE_AA, SHIFT)
             cv2.line(mask, Q[i], Q[j], 1, t, cv2.LINE_8, SHIFT)
 
@@ -233,7 +233,7 @@ class FigurePainter:
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.circle(mask, tuple(_pts(uv[0] - [x0, y0])), int(r * _ONE), 1, -1, cv2.LINE_8, SHIFT)
         if not mask.any():  # a sub-pixel ball still lights the pixel it falls in
-            cx, cy = int(round(uv[0][0])) - x0, int(round(uv[0][1])) - y0
+            cx, cy = round(uv[0][0]) - x0, round(uv[0][1]) - y0
             if 0 <= cx < mask.shape[1] and 0 <= cy < mask.shape[0]:
                 mask[cy, cx] = 1
         return Drawn(idx, (x0, y0, x1, y1), mask.astype(bool), None, 0.0, None)

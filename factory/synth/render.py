@@ -63,7 +63,7 @@ class FrameRenderer:
             fmin = min(c.x_focal_length for c in cameras)
             r_corner = math.hypot(self.w / 2, self.h / 2) / fmin
             r_u = float(np.interp(r_corner, *self.table))
-            self.margin = int(math.ceil((r_u - r_corner) * fmin)) + 4
+            self.margin = math.ceil((r_u - r_corner) * fmin) + 4
         self.noise = []
         if cfg.noise > 0:
             for _ in range(3):
@@ -200,7 +200,7 @@ class FrameRenderer:
             if q[2] > 0:
                 uv = cam.project(np.array([[q[0] / q[2], q[1] / q[2], 0.0]]), distort=False)[0]
                 dx, dy = np.abs(uv - [self.w / 2, self.h / 2]) * cfg.motion_blur
-                kx, ky = int(round(dx)) | 1, int(round(dy)) | 1
+                kx, ky = round(dx) | 1, round(dy) | 1
                 if np.isfinite(dx) and (kx > 1 or ky > 1):
                     image = cv2.blur(image, (min(kx, 41), min(ky, 41)))
         if self.noise:

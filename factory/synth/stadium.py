@@ -35,7 +35,6 @@ class Stadium:
             self.ground_levels.append(cv2.pyrDown(self.ground_levels[-1]))
         L, W0 = tx.GROUND_X1, tx.GROUND_Y0
         wall_h, z0 = 1.6, 0.0
-        far_len, end_len = 2 * L, tx.GROUND_Y1 - W0
         crowd_far = tx.crowd_texture(rng, 3200, 1200, 90)
         crowd_end = tx.crowd_texture(rng, 2000, 1200, 90)
         y_back = W0 - _STAND_BACK
@@ -167,7 +166,7 @@ class Stadium:
             if depth[0] < 2.0:
                 continue
             ppm = cam.x_focal_length / depth[0]
-            hh, ww = canvas.shape[:2]
+            ww = canvas.shape[1]
             if not (-4 * GOAL_WIDTH * ppm < uv[0, 0] < ww + 4 * GOAL_WIDTH * ppm):
                 continue
             net = []
@@ -194,7 +193,7 @@ class Stadium:
         for (a, b), (da, db) in zip(uv, depth):
             if da < 1.0 or db < 1.0:
                 continue
-            t = max(min_px, int(round(width_m * cam.x_focal_length / (0.5 * (da + db)))))
+            t = max(min_px, round(width_m * cam.x_focal_length / (0.5 * (da + db))))
             if np.abs(np.concatenate([a, b])).max() > 2 ** 24:
                 continue
             cv2.line(canvas, tuple(int(v) for v in a), tuple(int(v) for v in b), colour, t,

@@ -9,13 +9,16 @@ renderer's warp puts every line where the camera model projects it.
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
-from schemas.pitch import (CIRCLES, GROUND_LINE_CLASSES, HALF_LENGTH, HALF_WIDTH,
-                           STRAIGHT_LINE_EXTREMITIES)
+from schemas.pitch import (
+    CIRCLES,
+    GROUND_LINE_CLASSES,
+    HALF_LENGTH,
+    HALF_WIDTH,
+    STRAIGHT_LINE_EXTREMITIES,
+)
 
 LINE_WIDTH = 0.12  # metres, the laws' maximum
 # The ground plane drawn from the texture: the pitch plus the surround up to the stand walls.
@@ -81,8 +84,8 @@ def _line_coverage(xs: np.ndarray, ys: np.ndarray, scale: float) -> np.ndarray:
 
 def ground_texture(rng: np.random.Generator, scale: float = 20.0, lines: bool = True) -> np.ndarray:
     """BGR uint8 top-down image of the pitch and its surround at `scale` texels per metre."""
-    w = int(round((GROUND_X1 - GROUND_X0) * scale)) + 1
-    h = int(round((GROUND_Y1 - GROUND_Y0) * scale)) + 1
+    w = round((GROUND_X1 - GROUND_X0) * scale) + 1
+    h = round((GROUND_Y1 - GROUND_Y0) * scale) + 1
     xs = GROUND_X0 + np.arange(w, dtype=np.float32) / scale
     ys = GROUND_Y0 + np.arange(h, dtype=np.float32) / scale
     xx, yy = np.meshgrid(xs, ys)
@@ -120,7 +123,6 @@ def crowd_texture(rng: np.random.Generator, width: int, height: int, rows: int) 
     seat = np.array([62, 58, 55], np.float32) if rng.random() < 0.5 else np.array([80, 62, 50], np.float32)
     shirts[rng.random((rows, n_cols)) > 0.88] = seat  # empty seats
     # One cell per spectator: head (skin) over shirt, a seat-coloured gap at the sides.
-    cell = np.zeros((row_h, person_w, 3), np.float32)
     head_rows = slice(int(row_h * 0.15), int(row_h * 0.38))
     body = np.zeros((row_h, person_w), bool)
     body[int(row_h * 0.4):, : person_w - 1] = True
@@ -131,7 +133,6 @@ def crowd_texture(rng: np.random.Generator, width: int, height: int, rows: int) 
     tile_head = np.tile(head, (rows, n_cols))
     img[~tile_body] = seat
     img[tile_head] = (95, 120, 150)
-    del cell
     out = np.zeros((height, width, 3), np.float32)
     out[:] = seat
     out[: img.shape[0], : img.shape[1]] = img

@@ -62,7 +62,8 @@ def _kit_colours(rng: np.random.Generator, similarity: float):
                (150, 30, 120), (30, 200, 230), (60, 150, 40), (230, 180, 90), (20, 20, 130)]
     i, j = rng.choice(len(palette), 2, replace=False)
     a, b = np.array(palette[i], float), np.array(palette[j], float)
-    b = (1 - similarity) * b + similarity * a + (1 - similarity * 0.0) * rng.uniform(-8, 8, 3) * similarity
+    # Similar kits: the second team's shirt moves toward the first's, never quite onto it.
+    b = (1 - similarity) * b + similarity * a + similarity * rng.uniform(-25, 25, 3)
     shorts_a = (240, 240, 240) if a.mean() < 110 else (35, 35, 35)
     shorts_b = (240, 240, 240) if b.mean() < 110 else (35, 35, 35)
     return (tuple(int(c) for c in a), shorts_a), (tuple(int(np.clip(c, 0, 255)) for c in b), shorts_b)
@@ -174,7 +175,6 @@ class _Script:
             if blockers and rng.random() < 0.4:
                 b = blockers[0]
                 self.flight = (np.array([*me, 0.0]), b, t, max(np.linalg.norm(pos[b] - me) / 22, 0.2), 0.3, "block")
-                self._pending_block = (b,)
                 self.events.append((t + self.flight[3], b, "block"))
             else:
                 self.flight = (np.array([*me, 0.0]), keeper, t, max(to_goal / 24.0, 0.3), 1.2, "shot")
@@ -225,7 +225,7 @@ class _Script:
                       sy * (0.75 if not attacking else 0.95) + ball_xy[1] * 0.25)
         # Pressing and support: the nearest players of each team crowd the ball; `occlusion`
         # sets how many and how tightly.
-        n_press = 1 + int(round(self.occ * 5))
+        n_press = 1 + round(self.occ * 5)
         radius = 9.0 - 6.0 * self.occ
         for team in ("left", "right"):
             idx = [i for i in self.team_idx[team] if self.p[i].role == "player"]
@@ -261,7 +261,7 @@ def simulate(people: list[Person], num_frames: int, fps: float, rng: np.random.G
              occlusion: float) -> Match:
     n = len(people)
     dt = 1.0 / fps
-    warm = int(round(WARMUP_SECONDS * fps))
+    warm = round(WARMUP_SECONDS * fps)
     total = warm + num_frames
     pos = np.array([q.slot for q in people], dtype=np.float64) + rng.normal(0, 2.0, (n, 2))
     refs = [i for i, q in enumerate(people) if q.role == "referee"]
@@ -302,7 +302,7 @@ def simulate(people: list[Person], num_frames: int, fps: float, rng: np.random.G
         facing = facing + np.clip(turn, -8 * dt, 8 * dt)
         phase = phase + dt * speed * 2.2  # ~1.2 strides per metre
         out_pos[f], out_face[f], out_speed[f], out_phase[f], out_ball[f] = pos, facing, speed, phase, ball
-    events = [(int(round(t * fps)) - warm, i, a) for t, i, a in script.events]
+    events = [(round(t * fps) - warm, i, a) for t, i, a in script.events]
     events = sorted(e for e in events if 0 <= e[0] < num_frames)
     return Match(people, out_pos[warm:], out_face[warm:], out_speed[warm:], out_phase[warm:],
                  out_ball[warm:], events)
