@@ -49,8 +49,8 @@ def annotate(videos: list[str], out: str | Path, preset: str = "cpu",
     nodes = build_graph(config, plan_fingerprint(config))
     run.root.mkdir(parents=True, exist_ok=True)
     run.write_manifest({
-        "created": (previous or {}).get("created", dt.datetime.now(dt.timezone.utc).isoformat()),
-        "started": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "created": (previous or {}).get("created", dt.datetime.now(dt.UTC).isoformat()),
+        "started": dt.datetime.now(dt.UTC).isoformat(),
         "runs": int((previous or {}).get("runs", 0)) + 1,
         "command": sys.argv,
         "videos": {video_id(v): str(Path(v).resolve()) for v in videos},

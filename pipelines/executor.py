@@ -11,9 +11,10 @@ the whole graph early and nothing piles up (backpressure: in-flight units are bo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipelines import work
 from pipelines.config import fingerprint
@@ -94,7 +95,7 @@ def run_unit_locally(root: str, unit: Unit) -> dict:
 
 class Executor:
     def __init__(self, run: RunDir, config: dict, nodes: list[StageNode], backend,
-                 resume: bool = False, progress: Callable[["Executor"], None] | None = None):
+                 resume: bool = False, progress: Callable[[Executor], None] | None = None):
         self.run, self.config, self.nodes, self.backend = run, config, nodes, backend
         self.resume, self.progress = resume, progress
         self.retries = int(config["executor"]["retries"])
@@ -120,9 +121,9 @@ class Executor:
     # --- building units -----------------------------------------------------------------
     def _plan(self, index: int, path: str) -> None:
         video = video_id(path)
-        unit = Unit("plan", PLAN, video, None, (index,), dict(
-            path=str(path), video=video, plan_config=self.plan_config,
-            fingerprint=self.plan_fingerprint))
+        unit = Unit("plan", PLAN, video, None, (index,), {
+            "path": str(path), "video": video, "plan_config": self.plan_config,
+            "fingerprint": self.plan_fingerprint})
         self.stats[PLAN].units += 1
         record = self.run.done_record(PLAN, video, None)
         if self.resume and record and record.get("fingerprint") == self.plan_fingerprint:
@@ -152,12 +153,12 @@ class Executor:
             for seg, row in targets:
                 self._add(Unit("stage", node.name, video, seg,
                                (index, seg if seg is not None else 1 << 30),
-                               dict(spec=spec, segment=row), node=node),
+                               {"spec": spec, "segment": row}, node=node),
                           frames=int(row["end_frame"]) - int(row["start_frame"]))
         if self.exports_enabled:
-            self._add(Unit("export", EXPORTS, video, None, (index, 1 << 31), dict(
-                video=video, export_config=self.export_config,
-                fingerprint=self.export_fingerprint)), frames=self.video_frames[video])
+            self._add(Unit("export", EXPORTS, video, None, (index, 1 << 31), {
+                "video": video, "export_config": self.export_config,
+                "fingerprint": self.export_fingerprint}), frames=self.video_frames[video])
 
     def _add(self, unit: Unit, frames: int) -> None:
         stats = self.stats[unit.table]

@@ -45,8 +45,8 @@ class RayBackend:
 
         self.ray, self.root, self.owns = ray, str(root), False
         if not ray.is_initialized():
-            common = dict(include_dashboard=False, log_to_driver=ray_config["log_to_driver"],
-                          configure_logging=False)
+            common = {"include_dashboard": False, "log_to_driver": ray_config["log_to_driver"],
+                          "configure_logging": False}
             if ray_config.get("address"):
                 ray.init(address=ray_config["address"], **common)
             else:
@@ -75,8 +75,8 @@ class RayBackend:
                 raise ConfigError(f"stage {node.name} needs {node.gpus} {self.gpu_resource} "
                                   f"per worker; the Ray cluster has {have} (use the cpu preset "
                                   f"or join a cluster with GPUs via --ray-address)")
-            options = dict(num_cpus=node.cpus, max_restarts=-1,
-                           max_task_retries=RAY_SYSTEM_RETRIES)
+            options = {"num_cpus": node.cpus, "max_restarts": -1,
+                           "max_task_retries": RAY_SYSTEM_RETRIES}
             if self.gpu_resource == "GPU":
                 options["num_gpus"] = node.gpus
             else:

@@ -110,7 +110,7 @@ class RunDir:
                      message: str, attempt: int) -> None:
         row = {"stage": stage, "video": video, "segment": segment, "exception": exception,
                "message": message[:4000], "attempt": attempt,
-               "time": dt.datetime.now(dt.timezone.utc)}
+               "time": dt.datetime.now(dt.UTC)}
         name = f"{stage}-{unit_name(segment)}-a{attempt}-{uuid.uuid4().hex[:8]}.parquet"
         write_table(from_rows([row], "errors"), self.root / "errors" / f"video={video}" / name,
                     "errors")

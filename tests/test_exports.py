@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_pipeline_stages import make_clip, preset_yaml  # noqa: E402
+from test_pipeline_stages import make_clip, preset_yaml
 
-from factory.geometry.camera import Camera  # noqa: E402
-from factory.video import probe, read_frames  # noqa: E402
-from pipelines.annotate import annotate  # noqa: E402
-from pipelines.rundir import RunDir  # noqa: E402
+from factory.geometry.camera import Camera
+from factory.video import probe, read_frames
+from pipelines.annotate import annotate
+from pipelines.rundir import RunDir
 
 BOTTOM_KEYS = {"x_bottom_left", "y_bottom_left", "x_bottom_middle", "y_bottom_middle",
                "x_bottom_right", "y_bottom_right"}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_pipeline_stages import make_clip, preset_yaml  # noqa: E402
+from test_pipeline_stages import make_clip, preset_yaml
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "browse_run.ipynb"
 

@@ -14,17 +14,17 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
-from test_pipeline_stages import make_clip, preset_yaml  # noqa: E402
+from test_pipeline_stages import make_clip, preset_yaml
 
-from pipelines.annotate import annotate  # noqa: E402
-from pipelines.rundir import RunDir  # noqa: E402
+from pipelines.annotate import annotate
+from pipelines.rundir import RunDir
 
 TABLES = ("segments", "calibration", "detections", "tracks", "gamestate")
 
 
 def rows(run: RunDir, name: str) -> list:
-    return sorted((json.dumps(r, sort_keys=True, default=str)
-                   for r in run.read(name).to_pylist()))
+    return sorted(json.dumps(r, sort_keys=True, default=str)
+                   for r in run.read(name).to_pylist())
 
 
 @pytest.fixture(scope="module")

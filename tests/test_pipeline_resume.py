@@ -15,10 +15,10 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
-from test_pipeline_stages import make_clip, preset_yaml  # noqa: E402
+from test_pipeline_stages import make_clip, preset_yaml
 
-from pipelines.annotate import annotate  # noqa: E402
-from pipelines.rundir import RunDir  # noqa: E402
+from pipelines.annotate import annotate
+from pipelines.rundir import RunDir
 
 TABLES = ("segments", "calibration", "detections", "tracks", "gamestate")
 

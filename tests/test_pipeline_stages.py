@@ -87,7 +87,7 @@ class TinyDetection(Stage):
             if i not in ok:
                 continue
             mask = (np.abs(frame.astype(int) - GRASS).sum(axis=2) > 120).astype(np.uint8)
-            n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+            _n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
             for x, y, w, h, area in stats[1:]:
                 if area >= 20:
                     rows.append({"video": seg["video"], "shot": seg["shot"], "frame": i,

@@ -17,7 +17,8 @@ identity issues will replace parts of it):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +39,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)  # noqa: E731
+    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)
     return inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
 
 
@@ -64,7 +65,7 @@ def _joins(rows: list[dict]) -> dict[tuple[int, int], tuple[int, int]]:
         starters = starts.get(at)
         if not starters:
             continue
-        box = lambda r: [r["x1"], r["y1"], r["x2"], r["y2"]]  # noqa: E731
+        box = lambda r: [r["x1"], r["y1"], r["x2"], r["y2"]]
         iou = _iou(np.array([box(last[k]) for k in enders]),
                    np.array([box(first[k]) for k in starters]))
         for i, j in zip(*linear_sum_assignment(-iou)):
