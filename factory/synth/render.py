@@ -197,12 +197,13 @@ class FrameRenderer:
             # Image motion of the frame centre between the two cameras: a box blur along each
             # axis as long as the camera moved (a cheap stand-in for the shutter's line blur).
             q = prev_cam.image_to_pitch_homography() @ np.array([self.w / 2, self.h / 2, 1.0])
-            if q[2] > 0:
-                uv = cam.project(np.array([[q[0] / q[2], q[1] / q[2], 0.0]]), distort=False)[0]
+            ground = np.array([[q[0] / q[2], q[1] / q[2], 0.0]])
+            if np.isfinite(prev_cam.project(ground, distort=False)).all():  # not past the horizon
+                uv = cam.project(ground, distort=False)[0]
                 dx, dy = np.abs(uv - [self.w / 2, self.h / 2]) * cfg.motion_blur
                 kx, ky = round(dx) | 1, round(dy) | 1
                 if np.isfinite(dx) and (kx > 1 or ky > 1):
-                    image = cv2.blur(image, (min(kx, 41), min(ky, 41)))
+                    image = cv2.blur(image, (min(kx, 25), min(ky, 25)))
         if self.noise:
             plus, minus = self.noise[f % len(self.noise)]
             image = cv2.subtract(cv2.add(image, plus), minus)

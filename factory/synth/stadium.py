@@ -133,7 +133,7 @@ class Stadium:
             bx0, by0, bx1, by1 = 0, 0, w, h
         for r0 in range(by0, by1, band):
             r1 = min(r0 + band, by1)
-            level = self._ground_level(i2p, p2i, w / 2, 0.5 * (r0 + r1))
+            level = self._ground_level(cam, i2p, p2i, w / 2, 0.5 * (r0 + r1))
             if level is None:
                 continue
             k = 2 ** level
@@ -143,11 +143,13 @@ class Stadium:
                             (bx0, r0, bx1, r1))
 
     @staticmethod
-    def _ground_level(i2p, p2i, u, v) -> int | None:
+    def _ground_level(cam, i2p, p2i, u, v) -> int | None:
         q = i2p @ np.array([u, v, 1.0])
-        if q[2] <= 0:  # above the horizon
-            return None
         x, y = q[:2] / q[2]
+        # Above the horizon the ray meets the ground behind the camera (the homography's sign
+        # alone cannot tell: it depends on where the pitch origin lies).
+        if (np.array([x, y, 0.0]) - cam.position_meters) @ cam.rotation[2] <= 0:
+            return None
         # Jacobian of pitch -> image at (x, y): its smaller singular value is the pixels per
         # metre along the most compressed direction.
         e = 0.05
