@@ -27,6 +27,9 @@ _LABEL_SAMPLES = {c: sample_line(c, 0.5, 0.25) for c in GROUND_LINE_CLASSES}
 _SUPPORT_POINTS = np.concatenate([sample_line(c, 1.0, 0.5) for c in GROUND_LINE_CLASSES])
 
 
+TRACK_FREE = (0, 1, 2, 6)  # pan, tilt, roll, focal: the mount stays put within a shot
+
+
 @dataclass
 class ClassicConfig:
     work_width: int = 640  # analysis resolution (pixels wide)
@@ -69,7 +72,8 @@ def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np
 
 
 def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
-        bounds: Bounds, max_nfev: int = 25) -> tuple[Camera, np.ndarray, list[str], float]:
+        bounds: Bounds, max_nfev: int = 25,
+        free: tuple[int, ...] | None = None) -> tuple[Camera, np.ndarray, list[str], float]:
     """Alternate labelling and refitting; returns camera, labelled indices, classes and the
     share of points explained within the last gate."""
     idx, classes = np.zeros(0, np.int64), []
@@ -78,7 +82,7 @@ def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
         if len(idx) < 12:
             return camera, idx, classes, 0.0
         obs = Observations(line_classes=classes, line_uv=points[idx])
-        new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=max_nfev)
+        new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=max_nfev, free=free)
         if not bounds.accept(new):
             return camera, idx, classes, 0.0
         camera = new
@@ -133,7 +137,7 @@ class ClassicBackend:
         if previous is not None:
             cam, idx, classes, share = icp(previous.rescaled(ww, wh), points,
                                            tuple(g * ww / 640 for g in cfg.track_gates_px),
-                                           self.bounds, cfg.track_max_nfev)
+                                           self.bounds, cfg.track_max_nfev, TRACK_FREE)
             if share >= 0.5:
                 best = (share, cam, idx, classes)
         if best is None:

@@ -203,16 +203,30 @@ class _Residuals:
 
 
 def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bool = False,
-           max_nfev: int = 60) -> Camera:
-    """Robust nonlinear least squares from `camera`; returns the refined camera."""
+           max_nfev: int = 60, free: tuple[int, ...] | None = None) -> Camera:
+    """Robust nonlinear least squares from `camera`; returns the refined camera.
+
+    free: indices of the parameters to fit (pan 0, tilt 1, roll 2, X 3, Y 4, Z 5, log f 6,
+    k1 7); None fits all. Tracking within a shot fits pan, tilt, roll and focal only: a
+    broadcast camera turns and zooms on a fixed mount, and 4 free parameters cost half the
+    function evaluations of 7 in the finite-difference Jacobian."""
     w, h = camera.image_width, camera.image_height
     x0 = camera_to_vector(camera, with_k1)
     fun = _Residuals(obs, w, h, curved=with_k1)
-    if fun.size < len(x0):
+    sel = np.arange(len(x0)) if free is None else np.array([i for i in free if i < len(x0)])
+    if fun.size < len(sel):
         return camera
-    sol = least_squares(fun, x0, loss="soft_l1", f_scale=scale_px, max_nfev=max_nfev,
+
+    def partial(y: np.ndarray) -> np.ndarray:
+        x = x0.copy()
+        x[sel] = y
+        return fun(x)
+
+    sol = least_squares(partial, x0[sel], loss="soft_l1", f_scale=scale_px, max_nfev=max_nfev,
                         x_scale="jac")
-    return vector_to_camera(sol.x, w, h)
+    x = x0.copy()
+    x[sel] = sol.x
+    return vector_to_camera(x, w, h)
 
 
 def solve_pnl(camera: Camera, obs: Observations, inlier_px: float = 6.0, rounds: int = 3,

@@ -47,7 +47,7 @@ def grass_mask(bgr: np.ndarray) -> np.ndarray:
     return filled
 
 
-def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 10.0) -> np.ndarray:
+def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 7.0) -> np.ndarray:
     """Thin bright ridges on the playing surface.
 
     A pixel is a line pixel when it is brighter by `contrast` than both pixels `tau` away on a
@@ -69,12 +69,15 @@ def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 10.0) -> np.
     sat = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[..., 1]
     grass_sat = float(np.median(sat[inside])) if inside.any() else 255.0
     mask = (ridge & inside & (sat <= grass_sat + 15)).astype(np.uint8) * 255
-    # Drop specks: components smaller than a short dash of line.
+    # Drop specks (smaller than a short dash of line) and compact blobs (players: their
+    # ridge pixels are thick for their extent, where a line is a few pixels thick).
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n > 1:
         extent = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+        thickness = stats[1:, cv2.CC_STAT_AREA] / np.maximum(extent, 1)
         keep = np.zeros(n, dtype=bool)
-        keep[1:] = extent >= max(6, width // 100)
+        keep[1:] = (extent >= max(6, width // 100)) & (
+            (thickness <= 4.0 * width / 640) | (extent >= width // 8))
         mask = np.where(keep[labels], 255, 0).astype(np.uint8)
     return mask
 

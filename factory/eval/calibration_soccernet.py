@@ -4,7 +4,7 @@ Renders a clip of the synthetic world (factory.synth), calibrates it shot by sho
 does (tracking within a shot, smoothing), and scores every frame that has a SoccerNet line
 annotation: Acc@5/10/20 (per image TP / (TP + FP + FN) over line classes, the better of the
 labelling and its mirror), completeness (annotated frames given a camera) and completeness x
-Acc@5. Frames without an annotation (close-ups) are reported apart: how many were correctly
+Acc@5, in pixels at 960 x 540 as SoccerNet scores. Frames without an annotation (close-ups) are reported apart: how many were correctly
 left without a camera.
 
     .venv/bin/python -m factory.eval.calibration_soccernet [--preset broadcast] [--seconds 8]
@@ -26,6 +26,7 @@ from factory.eval.calibration_metrics import soccernet_accuracy
 from factory.geometry.projection import visible_polylines
 
 THRESHOLDS = (5, 10, 20)
+SCORING_SIZE = (960, 540)
 
 
 def read_annotation(path: Path, width: int, height: int) -> dict[str, np.ndarray]:
@@ -59,8 +60,9 @@ def evaluate_clip(clip, backend_name: str = "classic", model_path: str | None = 
         ann_path = clip.truth_dir / "soccernet_lines" / f"{f:06d}.json"
         row = {"frame": f, "status": res.status, "annotated": ann_path.exists()}
         if ann_path.exists() and res.status == "ok":
-            ann = read_annotation(ann_path, clip.width, clip.height)
-            projected = visible_polylines(res.camera)
+            # Scored at 960 x 540, the resolution of SoccerNet's camera files and evaluator.
+            ann = read_annotation(ann_path, *SCORING_SIZE)
+            projected = visible_polylines(res.camera.rescaled(*SCORING_SIZE))
             for t in THRESHOLDS:
                 row[f"acc@{t}"] = soccernet_accuracy(ann, projected, float(t))
         rows.append(row)
