@@ -51,3 +51,29 @@ def test_jump_detection():
     assert not is_jump(a, b)
     far = camera_looking_at([0.0, 75.0, -16.0], [-40.0, 0.0, 0.0], 2000.0, W, H)
     assert is_jump(a, far)
+
+
+def test_stage_writes_a_valid_calibration_table(tmp_path):
+    from factory.calibration.stage import CalibrationStage
+    from factory.video import write_video
+    from schemas.validate import validate
+
+    cams = _pan_sequence(3)
+    frames = [_drawn_pitch(c) for c in cams]
+    frames.append(np.random.default_rng(5).integers(0, 256, (H, W, 3), dtype=np.uint8))
+    video = write_video(tmp_path / "clip.mp4", frames, 25.0)
+    stage = CalibrationStage({"backend": "classic", "smooth_window": 0})
+    stage.setup()
+    segment = {"video": "clip", "path": str(video), "fps": 25.0, "width": W, "height": H,
+               "num_frames": 4, "shot": 0, "segment": 0, "start_frame": 1, "end_frame": 4}
+    table = validate(stage.run(segment, {}), "calibration")
+    rows = table.to_pylist()
+    assert [r["frame"] for r in rows] == [1, 2, 3]
+    assert [r["status"] for r in rows][:2] == ["ok", "ok"]
+    assert rows[2]["status"] != "ok" and rows[2]["homography"] is None
+    h = np.array(rows[0]["homography"]).reshape(3, 3)
+    truth = cams[1].image_to_pitch_homography()
+    uv = np.array([[640.0, 500.0, 1.0], [200.0, 400.0, 1.0]])
+    a, b = uv @ h.T, uv @ truth.T
+    assert np.allclose(a[:, :2] / a[:, 2:], b[:, :2] / b[:, 2:], atol=0.5)  # metres
+    assert all(k["id"] >= 0 for k in rows[0]["keypoints"])
