@@ -33,11 +33,14 @@ class BlobDetector:
     person height / line_ratio are pitch lines), contrast (Lab distance from the local grass
     colour that makes a pixel foreground), pad (boxes grow by this factor about their
     centre), min_dark (share of a person's pixels darker than the grass below which the score
-    drops: paint and watermarks are only brighter)."""
+    drops: paint and watermarks are only brighter), min_line_k (smallest opening, pixels at
+    720 rows), shadow_chroma (pixels darker than the grass whose chroma differs by less than
+    this are cast shadows and dropped; 0 = off, the default: on the Roboflow frames it costs
+    AP50 0.06, on synthetic clips with tight boxes it gains 0.07)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
                  line_ratio: float = 16.0, contrast: float = 18.0, pad: float = 1.06,
-                 min_dark: float = 0.02, min_line_k: float = 3.0,
+                 min_dark: float = 0.02, min_line_k: float = 3.0, shadow_chroma: float = 0.0,
                  **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
@@ -49,6 +52,7 @@ class BlobDetector:
         self.pad = float(pad)
         self.min_dark = float(min_dark)
         self.min_line_k = float(min_line_k)
+        self.shadow_chroma = float(shadow_chroma)
 
     def detect(self, frames: Sequence[np.ndarray],
                cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:
@@ -86,7 +90,7 @@ class BlobDetector:
             return FrameDetections()
         grass = grass_model.mask(hsv)
         surface = playing_surface(grass)
-        unlike, darker = _unlike_local_grass(img, self.contrast)
+        unlike, darker = _unlike_local_grass(img, self.contrast, self.shadow_chroma)
         fg = cv2.bitwise_and(unlike, surface.mask(h))
         # Pitch-line paint and overlays (a broadcaster's semi-transparent watermark) only
         # brighten the grass; a person always has parts darker than it (hair, boots, shadowed
@@ -209,7 +213,8 @@ def _person_score(bw: float, bh: float, area: float, expected: float) -> float:
     return float(size * np.sqrt(aspect) * fill)
 
 
-def _unlike_local_grass(img: np.ndarray, contrast: float) -> tuple[np.ndarray, np.ndarray]:
+def _unlike_local_grass(img: np.ndarray, contrast: float, shadow_chroma: float = 10.0
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Pixels whose colour differs from the local grass colour (the median of a window much
     larger than a player), which follows mowing stripes and shadows and still separates a
     lime kit from the grass around it. Also returns the pixels darker than the grass."""
@@ -223,9 +228,13 @@ def _unlike_local_grass(img: np.ndarray, contrast: float) -> tuple[np.ndarray, n
     local = cv2.resize(cv2.medianBlur(small, 9), (w, h), interpolation=cv2.INTER_LINEAR)
     diff = cv2.absdiff(lab, local)
     # Lightness counts half: soft shading changes it, a kit changes the chroma too.
-    dist = cv2.addWeighted(diff[..., 0], 0.5, cv2.add(diff[..., 1], diff[..., 2]), 1.0, 0)
+    chroma = cv2.add(diff[..., 1], diff[..., 2])
+    dist = cv2.addWeighted(diff[..., 0], 0.5, chroma, 1.0, 0)
     darker = cv2.compare(cv2.subtract(local[..., 0], lab[..., 0]), 12, cv2.CMP_GT)
-    return (dist > contrast).astype(np.uint8) * 255, darker
+    # A cast shadow is the grass colour, only darker: not part of the person's box.
+    shadow = cv2.bitwise_and(darker, cv2.compare(chroma, shadow_chroma, cv2.CMP_LT))
+    fg = cv2.bitwise_and(cv2.compare(dist, contrast, cv2.CMP_GT), cv2.bitwise_not(shadow))
+    return fg, cv2.bitwise_and(darker, cv2.bitwise_not(shadow))
 
 
 def _line_mask(camera: Camera, w: int, h: int, to_source: float) -> np.ndarray:
