@@ -71,7 +71,7 @@ def render_clip(out_dir: str | os.PathLike, seconds: float = 30.0, seed: int = 1
             yield out.image
 
     video_path = write_video(out_dir / f"{video_id}.mp4", frames(), cfg.fps, crf=cfg.crf,
-                             preset="veryfast")
+                             preset="superfast")
     truth_dir = out_dir / "truth"
     truth.write(truth_dir, scene.shots, cfg.fps)
     return SynthClip(video_path, truth_dir, video_id, cfg.fps, cfg.width, cfg.height,

@@ -74,11 +74,14 @@ class Stadium:
             self.boards.append((tx.board_texture(rng, 2 * 34.0), _plane_quad(
                 (s * bx, y0, bh), (s * bx, y1, bh), (s * bx, y1, 0), (s * bx, y0, 0))))
         self.sky = np.array([38, 36, 34], np.uint8)
+        self._rotation_of: Camera | None = None
+        self._rotation = np.eye(3)
 
     # --- planes -------------------------------------------------------------------------
-    @staticmethod
-    def _project(cam: Camera, pts: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
-        pc = (pts - cam.position_meters) @ cam.rotation.T
+    def _project(self, cam: Camera, pts: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._rotation_of is not cam:  # Camera.rotation is recomputed on every access
+            self._rotation_of, self._rotation = cam, cam.rotation
+        pc = (pts - cam.position_meters) @ self._rotation.T
         uv = pc[:, :2] / np.maximum(pc[:, 2:3], 1e-6)
         uv = uv * [cam.x_focal_length, cam.y_focal_length] + cam.principal_point + offset
         return uv, pc[:, 2]
@@ -133,7 +136,7 @@ class Stadium:
             bx0, by0, bx1, by1 = 0, 0, w, h
         for r0 in range(by0, by1, band):
             r1 = min(r0 + band, by1)
-            level = self._ground_level(cam, i2p, p2i, w / 2, 0.5 * (r0 + r1))
+            level = self._ground_level(cam, self._rotation, i2p, p2i, w / 2, 0.5 * (r0 + r1))
             if level is None:
                 continue
             k = 2 ** level
@@ -143,12 +146,12 @@ class Stadium:
                             (bx0, r0, bx1, r1))
 
     @staticmethod
-    def _ground_level(cam, i2p, p2i, u, v) -> int | None:
+    def _ground_level(cam, rotation, i2p, p2i, u, v) -> int | None:
         q = i2p @ np.array([u, v, 1.0])
         x, y = q[:2] / q[2]
         # Above the horizon the ray meets the ground behind the camera (the homography's sign
         # alone cannot tell: it depends on where the pitch origin lies).
-        if (np.array([x, y, 0.0]) - cam.position_meters) @ cam.rotation[2] <= 0:
+        if (np.array([x, y, 0.0]) - cam.position_meters) @ rotation[2] <= 0:
             return None
         # Jacobian of pitch -> image at (x, y): its smaller singular value is the pixels per
         # metre along the most compressed direction.

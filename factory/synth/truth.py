@@ -81,9 +81,11 @@ class TruthWriter:
         return uv, seen
 
     def _visible_lines(self, cam: Camera) -> dict[str, list[np.ndarray]]:
+        points, slices = template_points()
+        uv_all, seen_all = self._in_view(cam, points)  # one projection for every class
         out = {}
-        for cls, pts in project_template_3d().items():
-            uv, seen = self._in_view(cam, pts)
+        for cls, sl in slices.items():
+            uv, seen = uv_all[sl], seen_all[sl]
             runs, start = [], None
             for i, ok in enumerate(np.append(seen, False)):
                 if ok and start is None:
@@ -150,14 +152,20 @@ class TruthWriter:
             _write_json(lines_dir / f"{f:06d}.json", sn)
 
 
-_TEMPLATE: dict[str, np.ndarray] = {}
+_TEMPLATE: list = []
 
 
-def project_template_3d() -> dict[str, np.ndarray]:
-    """The template sampled as SoccerNet's evaluator samples it (0.9 m, circles 0.2 m)."""
+def template_points() -> tuple[np.ndarray, dict[str, slice]]:
+    """The template sampled as SoccerNet's evaluator samples it (0.9 m, circles 0.2 m), all
+    classes stacked, with each class's rows."""
     if not _TEMPLATE:
-        _TEMPLATE.update(sample_template())
-    return _TEMPLATE
+        sampled = sample_template()
+        slices, start = {}, 0
+        for cls, pts in sampled.items():
+            slices[cls] = slice(start, start + len(pts))
+            start += len(pts)
+        _TEMPLATE.extend([np.concatenate(list(sampled.values())), slices])
+    return _TEMPLATE[0], _TEMPLATE[1]
 
 
 def _write_json(path: Path, obj) -> None:
