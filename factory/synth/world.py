@@ -246,8 +246,9 @@ class _Script:
         refs = [i for i, q in enumerate(self.p) if q.role == "referee"]
         offsets = [(-10.0, 9.0), None, None]
         for k, i in enumerate(refs):
-            if k == 0:
-                tgt[i] = ball_xy + np.array(offsets[0])
+            if k == 0:  # diagonal to play, but never off the pitch
+                tgt[i] = np.clip(ball_xy + np.array(offsets[0]), [-HALF_LENGTH + 3, -HALF_WIDTH + 2],
+                                 [HALF_LENGTH - 3, HALF_WIDTH - 2])
             elif k == 1:  # far touchline, right half: the right team's second-last defender
                 xs = np.sort(pos[self.team_idx["right"]][:, 0])
                 tgt[i] = (np.clip(xs[-2], 0, HALF_LENGTH), -HALF_WIDTH - 1.0)
@@ -292,8 +293,9 @@ def simulate(people: list[Person], num_frames: int, fps: float, rng: np.random.G
         dv_norm = np.linalg.norm(dv, axis=1, keepdims=True)
         vel += dv * np.minimum(1.0, 5.0 * dt / np.maximum(dv_norm, 1e-6))  # 5 m/s^2 at most
         pos += vel * dt
-        np.clip(pos, [-HALF_LENGTH - 1.5, -HALF_WIDTH - 2.5], [HALF_LENGTH + 1.5, HALF_WIDTH + 2.5],
-                out=pos)
+        lo, hi = [-HALF_LENGTH - 1.5, -HALF_WIDTH - 2.5], [HALF_LENGTH + 1.5, HALF_WIDTH + 2.5]
+        vel[(pos < lo) | (pos > hi)] = 0.0  # a safety net: targets keep people inside
+        np.clip(pos, lo, hi, out=pos)
         speed = np.linalg.norm(vel, axis=1)
         # Face where you run; when nearly still, face the ball. Turn at most 8 rad/s.
         want = np.where(speed > 1.0, np.arctan2(vel[:, 1], vel[:, 0]),
