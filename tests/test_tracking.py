@@ -1,0 +1,136 @@
+"""Tracking: boxmot trackers through the stage, ids, pitch positions, no downloads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from factory.geometry import camera_looking_at
+from factory.tracking.reid_colour import ColourEmbedder
+from factory.tracking.stage import TrackingStage, tracking_config
+from factory.tracking.track import track_shot
+from factory.tracking.trackers import make_tracker
+from schemas.validate import from_rows, validate
+
+W, H = 640, 360
+
+
+def moving_people(n_frames=12):
+    """Two kit colours, three people walking across a grass frame; true (frame, id, box)."""
+    frames, truth = [], []
+    for f in range(n_frames):
+        img = np.zeros((H, W, 3), np.uint8)
+        img[:] = (40, 140, 60)
+        for pid, (x0, y0, colour) in enumerate([(100, 100, (40, 40, 200)),
+                                                (300, 200, (220, 220, 220)),
+                                                (500, 120, (40, 40, 200))]):
+            x = x0 + 4 * f * (1 if pid % 2 == 0 else -1)
+            box = (x, y0, x + 20, y0 + 50)
+            img[y0:y0 + 25, x:x + 20] = colour
+            img[y0 + 25:y0 + 50, x:x + 20] = (20, 20, 20)
+            truth.append((f, pid, box))
+        frames.append(img)
+    return frames, truth
+
+
+def detections_from(truth):
+    out = {}
+    for f, _, box in truth:
+        boxes, scores, classes, sources = out.setdefault(f, ([], [], [], []))
+        boxes.append(box)
+        scores.append(0.9)
+        classes.append("person")
+        sources.append("detector")
+    return {f: (np.array(b, np.float32), np.array(s, np.float32), c, src)
+            for f, (b, s, c, src) in out.items()}
+
+
+def id_consistency(rows, truth):
+    """For each true person, the set of track ids given to its boxes."""
+    ids = {}
+    for r in rows:
+        for f, pid, box in truth:
+            if f == r["frame"] and abs(r["x1"] - box[0]) < 1 and abs(r["y1"] - box[1]) < 1:
+                ids.setdefault(pid, set()).add(r["track_id"])
+    return ids
+
+
+@pytest.mark.parametrize("name", ["bytetrack", "ocsort", "strongsort"])
+def test_trackers_keep_one_id_per_person(name):
+    frames, truth = moving_people()
+    embedder = ColourEmbedder()
+    tracker = make_tracker(name, embedder if name == "strongsort" else None,
+                           **({"min_hits": 1} if name != "strongsort" else {"n_init": 1}))
+    rows = track_shot(enumerate(frames), detections_from(truth), tracker, embedder)
+    ids = id_consistency(rows, truth)
+    assert len(ids) == 3
+    assert all(len(v) == 1 for v in ids.values()), ids
+    assert len(set().union(*ids.values())) == 3  # three different people, three ids
+    assert all(len(r["embedding"]) == ColourEmbedder.dim for r in rows)
+
+
+def test_strongsort_refuses_to_run_without_an_embedder():
+    with pytest.raises(ValueError, match="download"):
+        make_tracker("strongsort", None)
+
+
+def test_unknown_tracker_is_named():
+    with pytest.raises(ValueError, match="bytetrack"):
+        make_tracker("sort2000")
+
+
+def test_preset_aliases():
+    c = tracking_config({"backend": "strongsort", "reid_weights": "/models/osnet.pt"})
+    assert c["tracker"] == "strongsort" and c["reid"] == "torchreid"
+    assert c["model_path"] == "/models/osnet.pt"
+    assert tracking_config({})["tracker"] == "bytetrack"
+
+
+def test_tracking_stage_writes_ids_embeddings_and_pitch_positions(tmp_path):
+    from factory.video import write_video
+
+    frames, truth = moving_people()
+    path = write_video(tmp_path / "clip.mp4", frames, 25.0)
+    cam = camera_looking_at([0.0, 50.0, -15.0], [0.0, 0.0, 0.0], 900.0, W, H)
+    segment = {"video": "clip", "path": str(path), "fps": 25.0, "width": W, "height": H,
+               "num_frames": len(frames), "shot": 0, "segment": 2, "start_frame": 0,
+               "end_frame": len(frames)}
+    det_rows = [{"video": "clip", "shot": 0, "frame": f, "x1": b[0], "y1": b[1], "x2": b[2],
+                 "y2": b[3], "score": 0.9, "class": "player", "source": "detector"}
+                for f, _, b in truth]
+    det_rows.append({"video": "clip", "shot": 0, "frame": 3, "x1": 10, "y1": 10, "x2": 14,
+                     "y2": 14, "score": 0.5, "class": "ball", "source": "detector"})
+    # Frames 0-5 calibrated, 6-11 not: positions only where the camera is known.
+    calib = from_rows([{"video": "clip", "shot": 0, "frame": f, "width": W, "height": H,
+                        "status": "ok" if f < 6 else "failed",
+                        **(cam.to_dict() if f < 6 else {})} for f in range(len(frames))],
+                      "calibration")
+    stage = TrackingStage({"tracker": "bytetrack", "options": {"min_hits": 1}})
+    table = validate(stage.run(segment, {"detections": from_rows(det_rows, "detections"),
+                                         "calibration": calib}), "tracks")
+    df = table.to_pandas()
+    assert set(df["class"]) == {"player"}  # the ball is not tracked
+    assert df.track_id.nunique() == 3
+    assert (df.track_id >= 2_000_000).all()  # unique within the shot across segments
+    calibrated = df[df.frame < 6]
+    assert calibrated.pitch_x.notna().all() and df[df.frame >= 6].pitch_x.isna().all()
+    # The bottom-middle point goes through the camera: compare with a direct projection.
+    r = calibrated.iloc[0]
+    expected = cam.image_to_pitch(np.array([[(r.x1 + r.x2) / 2, r.y2]]))[0]
+    assert np.allclose([r.pitch_x, r.pitch_y], expected, atol=1e-3)
+    assert all(len(e) == ColourEmbedder.dim for e in df.embedding)
+
+
+def test_tracking_stage_without_pixels_when_nothing_needs_them(tmp_path):
+    _, truth = moving_people(5)
+    segment = {"video": "v", "path": str(tmp_path / "absent.mp4"), "fps": 25.0, "width": W,
+               "height": H, "num_frames": 5, "shot": 0, "segment": 0, "start_frame": 0,
+               "end_frame": 5}
+    det_rows = [{"video": "v", "shot": 0, "frame": f, "x1": b[0], "y1": b[1], "x2": b[2],
+                 "y2": b[3], "score": 0.9, "class": "person", "source": "detector"}
+                for f, _, b in truth]
+    stage = TrackingStage({"reid": "none", "options": {"min_hits": 1}})
+    table = stage.run(segment, {"detections": from_rows(det_rows, "detections"),
+                                "calibration": from_rows([], "calibration")})
+    assert table.num_rows == len(det_rows)
+    assert table["embedding"].null_count == table.num_rows
