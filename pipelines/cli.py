@@ -12,6 +12,7 @@ COMMANDS = {
     "synth": "pipelines.commands.synth",
     "calibrate": "pipelines.commands.calibrate",
     "annotate": "pipelines.commands.annotate",
+    "detect": "pipelines.commands.detect",
 }
 
 
