@@ -37,16 +37,26 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow" --data $(DATA)
 
 demo: setup
-	@echo "make demo: not built yet (the pipeline engine issue delivers it)"; exit 1
+	$(PY) -m pipelines.demo --out runs/demo
 
 annotate: setup
-	@echo "make annotate: not built yet (the pipeline engine issue delivers it)"; exit 1
+	@if [ -z "$(VIDEOS)" ]; then echo 'usage: make annotate VIDEOS="a.mp4 b.mp4" [OUT=dir] [PRESET=cpu|gpu]'; exit 2; fi
+	$(VENV)/bin/soccerfactory annotate $(VIDEOS) --out $(OUT) --preset $(PRESET) --resume
 
+# Quality against ground truth: JSON under results/eval/.
 eval: setup
-	@echo "make eval: no evaluations yet (the stage issues add them)"; exit 1
+	$(PY) -m factory.eval.calibration_wc14 --data $(DATA)
+	$(PY) -m factory.eval.calibration_soccernet
+	$(PY) -m factory.eval.detection --data $(DATA)
+	$(PY) -m factory.eval.tracking
 
+# Speed: JSON under benchmarks/results/ (run on a quiet machine).
 bench: setup
-	@echo "make bench: no benchmarks yet (the stage issues add them)"; exit 1
+	$(PY) benchmarks/bench_video.py --data $(DATA)
+	$(PY) benchmarks/bench_synth.py
+	$(PY) benchmarks/bench_calibration.py
+	$(PY) benchmarks/bench_detection.py
+	$(PY) benchmarks/bench_pipeline.py
 
 train: setup
 	@echo "make train: the SoccerMaster trainer is not built yet (its own issue)"; exit 1
