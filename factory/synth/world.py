@@ -108,7 +108,9 @@ class _Script:
     def __init__(self, people, rng, occlusion, fps):
         self.p, self.rng, self.occ, self.dt = people, rng, occlusion, 1.0 / fps
         self.owner = 9 if rng.random() < 0.5 else 20  # a forward kicks off
-        self.flight = None  # (start xyz, receiver, t0, duration, apex height, action)
+        self.flight = None  # (start xyz, receiver or None, t0, duration, apex height, action)
+        self.out = None  # ball out of play: {"point", "taker", "ready"} until the throw-in
+        self.out_point = np.zeros(2)  # where a kick with no receiver lands
         self.hold_until = 0.0
         self.events: list[tuple[float, int, str]] = []
         self.team_idx = {t: [i for i, q in enumerate(people) if q.team == t] for t in ("left", "right")}
@@ -116,24 +118,27 @@ class _Script:
     def attack_sign(self, i):
         return 1.0 if self.p[i].team == "left" else -1.0
 
-    def ball_xy(self, pos, t):
-        if self.flight is None:
-            return pos[self.owner]
-        start, recv, t0, dur, _, _ = self.flight
-        s = min((t - t0) / dur, 1.0)
-        return start[:2] + s * (pos[recv] - start[:2])
+    def _flight_end(self, pos):
+        recv = self.flight[1]
+        return self.out_point if recv is None else pos[recv]
 
     def step_ball(self, pos, facing, t):
         """Advance the ball script one step; returns the ball (x, y, z)."""
         if self.flight is not None:
             start, recv, t0, dur, apex, _ = self.flight
             s = (t - t0) / dur
+            end = self._flight_end(pos)
             if s >= 1.0:
                 self.flight = None
-                self._gain(recv, t)
+                if recv is None:
+                    self._go_out(end.copy(), pos)
+                else:
+                    self._gain(recv, t)
             else:
-                xy = start[:2] + s * (pos[recv] - start[:2])
+                xy = start[:2] + s * (end - start[:2])
                 return np.array([xy[0], xy[1], -BALL_RADIUS - 4 * apex * s * (1 - s)])
+        if self.out is not None:
+            return self._step_out(pos, facing, t)
         o = self.owner
         if t >= self.hold_until:
             self._act(pos, t)
@@ -151,6 +156,34 @@ class _Script:
                 self.events.append((t, opp[k], "tackle"))
                 self._gain(opp[k], t)
         return np.array([xy[0], xy[1], -BALL_RADIUS])
+
+    def _go_out(self, point, pos):
+        """The ball crossed the touchline: the nearest outfield player of the other side
+        fetches it for the throw-in."""
+        other = "right" if self.p[self.owner].team == "left" else "left"
+        cand = [i for i in self.team_idx[other] if self.p[i].role == "player"]
+        taker = cand[int(np.argmin(np.linalg.norm(pos[cand] - point, axis=1)))]
+        self.out = {"point": point, "taker": taker, "ready": None}
+        self.owner = taker
+
+    def _step_out(self, pos, facing, t):
+        out, taker = self.out, self.out["taker"]
+        if out["ready"] is None:
+            if np.linalg.norm(pos[taker] - out["point"]) < 0.8:
+                out["ready"] = t + 1.2  # ball picked up, a moment to aim
+            return np.array([*out["point"], -BALL_RADIUS])
+        if t < out["ready"]:
+            return np.array([*pos[taker], -2.1])  # held above the head
+        mates = [i for i in self.team_idx[self.p[taker].team]
+                 if self.p[i].role == "player" and i != taker]
+        d = np.linalg.norm(pos[mates] - pos[taker], axis=1)
+        r = mates[int(np.argmin(np.abs(d - 10)))]
+        self.events.append((t, taker, "throw-in"))
+        self.out = None
+        start = np.array([*pos[taker], 0.0])
+        self.flight = (start, r, t, max(float(np.linalg.norm(pos[r] - pos[taker])) / 11.0, 0.4),
+                       1.2, "throw-in")
+        return np.array([*pos[taker], -2.1])
 
     def _gain(self, i, t):
         self.owner = i
@@ -188,6 +221,15 @@ class _Script:
                 self.flight = (np.array([*me, 0.0]), r, t, max(d / 17.0, 0.6), 5.0, "cross")
                 self.events.append((t + self.flight[3], r, "header"))
                 return
+        # Now and then a wide player's pass runs over the touchline.
+        if self.p[o].role == "player" and abs(me[1]) > 16 and rng.random() < 0.3:
+            side = math.copysign(1.0, me[1])
+            self.out_point = np.array([np.clip(me[0] + sign * rng.uniform(4, 12), -HALF_LENGTH + 2,
+                                               HALF_LENGTH - 2), side * (HALF_WIDTH + 1.2)])
+            self.events.append((t, o, "pass"))
+            self.flight = (np.array([*me, 0.0]), None, t,
+                           max(float(np.linalg.norm(self.out_point - me)) / 13.0, 0.4), 0.0, "pass")
+            return
         # A pass: prefer teammates ahead and within 35 m.
         cand = np.array(mates)
         d = np.linalg.norm(pos[cand] - me, axis=1)
@@ -209,7 +251,10 @@ class _Script:
         n = len(self.p)
         tgt = np.zeros((n, 2))
         shift_x = np.clip(ball_xy[0] * 0.7, -28, 28)
-        owner_team = self.p[self.owner].team if self.flight is None else self.p[self.flight[1]].team
+        if self.flight is not None and self.flight[1] is not None:
+            owner_team = self.p[self.flight[1]].team
+        else:
+            owner_team = self.p[self.owner].team
         for i, q in enumerate(self.p):
             if q.role == "referee":
                 continue
@@ -236,13 +281,18 @@ class _Script:
                 ring = 1.0 if rank == 0 else radius * (0.6 + 0.4 * ((i * 0.61) % 1.0))
                 tgt[i] = ball_xy + ring * np.array([math.cos(ang), math.sin(ang)])
         if self.flight is not None:
-            tgt[self.flight[1]] = pos[self.flight[1]] + 0.3 * (ball_xy - pos[self.flight[1]])
+            if self.flight[1] is not None:
+                tgt[self.flight[1]] = pos[self.flight[1]] + 0.3 * (ball_xy - pos[self.flight[1]])
+        elif self.out is not None:
+            pass  # the taker's target is set below, outside the pitch
         else:
             o = self.owner
             if self.p[o].role == "player":
                 tgt[o] = pos[o] + np.array([self.attack_sign(o) * 6.0, -pos[o][1] * 0.1])
         tgt[:, 0] = np.clip(tgt[:, 0], -HALF_LENGTH + 1.0, HALF_LENGTH - 1.0)
         tgt[:, 1] = np.clip(tgt[:, 1], -HALF_WIDTH + 0.5, HALF_WIDTH - 0.5)
+        if self.out is not None:  # the thrower steps just outside the touchline
+            tgt[self.out["taker"]] = self.out["point"]
         refs = [i for i, q in enumerate(self.p) if q.role == "referee"]
         offsets = [(-10.0, 9.0), None, None]
         for k, i in enumerate(refs):
