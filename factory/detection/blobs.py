@@ -99,13 +99,15 @@ class BlobDetector:
         stats, _, _ = _blobs(fg, max(3, round(3 * h / 720)))
         if not len(stats):
             return FrameDetections()
-        if camera is not None:
-            prior = CameraPrior(camera, scale=to_source)
-        else:
-            bw, bh = stats[:, 2].astype(np.float64), stats[:, 3].astype(np.float64)
-            fill = stats[:, 4] / (bw * bh)
-            shaped = (bh >= 0.02 * h) & (bh / bw > 1.4) & (bh / bw < 4.5) & (fill > 0.3)
-            prior = ImagePrior.fit(stats[shaped, 1] + bh[shaped], bh[shaped], h)
+        bw, bh = stats[:, 2].astype(np.float64), stats[:, 3].astype(np.float64)
+        fill = stats[:, 4] / (bw * bh)
+        shaped = (bh >= 0.02 * h) & (bh / bw > 1.4) & (bh / bw < 4.5) & (fill > 0.3)
+        foot_x, foot_y = stats[shaped, 0] + bw[shaped] / 2, stats[shaped, 1] + bh[shaped]
+        prior = CameraPrior(camera, scale=to_source) if camera is not None else None
+        if prior is not None and not _camera_agrees(prior, foot_x, foot_y, bh[shaped]):
+            camera = prior = None  # a wrong calibration would reject every real player
+        if prior is None:
+            prior = ImagePrior.fit(foot_y, bh[shaped], h)
         # Second pass: the opening grows with the expected person size row by row, so a
         # near pitch line (wider than a far player's legs) goes while bodies stay.
         rows = np.arange(h, dtype=np.float64)
@@ -202,6 +204,18 @@ class BlobDetector:
                 continue
             out.append((px1, py1, px2, py2, float(part.sum())))
         return out
+
+
+def _camera_agrees(prior: CameraPrior, x: np.ndarray, y: np.ndarray, heights: np.ndarray,
+                   min_share: float = 0.4) -> bool:
+    """Whether the frame's person-shaped blobs stand on the camera's pitch at about the height
+    it predicts; with too few blobs to judge, the camera is trusted."""
+    if len(heights) < 5:
+        return True
+    expected = prior.height(x, y)
+    ratio = heights / np.where(np.isfinite(expected) & (expected > 0), expected, np.nan)
+    agree = (ratio > 0.5) & (ratio < 2.0) & prior.on_pitch(x, y)
+    return float(np.mean(agree)) >= min_share
 
 
 def _person_score(bw: float, bh: float, area: float, expected: float) -> float:
