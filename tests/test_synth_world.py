@@ -67,3 +67,13 @@ def test_shot_plan_covers_the_clip_with_the_requested_cuts():
         assert len(shots) == cuts + 1
         assert sum(s.kind == "closeup" for s in shots) == closeups
         assert all(s.end - s.start >= 2 * FPS for s in shots)
+
+
+def test_config_refuses_bad_knobs():
+    with pytest.raises(ValueError, match="even"):
+        make_config("easy", width=641)
+    with pytest.raises(ValueError, match="unknown synth option"):
+        make_config("easy", colour="red")
+    with pytest.raises(ValueError, match="unknown synth preset"):
+        make_config("cinematic")
+    assert make_config("hard").distortion_k1 != 0 and make_config("easy").num_cuts == 0

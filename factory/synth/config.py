@@ -40,6 +40,22 @@ class SynthConfig:
     draw_shadows: bool = True
     draw_numbers: bool = True
 
+    def __post_init__(self) -> None:
+        problems = []
+        if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
+            problems.append(f"width and height must be positive and even (H.264 yuv420p), "
+                            f"got {self.width}x{self.height}")
+        if self.fps <= 0 or self.seconds <= 0:
+            problems.append(f"fps and seconds must be positive, got {self.fps} and {self.seconds}")
+        if self.num_cuts < 0 or not 0 <= self.closeup_cuts:
+            problems.append("num_cuts and closeup_cuts cannot be negative")
+        if not 0 <= self.occlusion <= 1 or not 0 <= self.kit_similarity <= 1:
+            problems.append("occlusion and kit_similarity are fractions in [0, 1]")
+        if not 0 <= self.num_referees <= 3:
+            problems.append(f"num_referees must be 0-3, got {self.num_referees}")
+        if problems:
+            raise ValueError("synth config: " + "; ".join(problems))
+
     def with_overrides(self, **overrides) -> SynthConfig:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - known)
