@@ -23,7 +23,9 @@ from factory.calibration.surface import surface_masks
 from factory.geometry.camera import Camera
 from schemas.pitch import GROUND_LINE_CLASSES, HALF_WIDTH, sample_line
 
-_LABEL_SAMPLES = {c: sample_line(c, 0.5, 0.25) for c in GROUND_LINE_CLASSES}
+_LABEL_SAMPLES = [sample_line(c, 0.5, 0.25) for c in GROUND_LINE_CLASSES]
+_LABEL_POINTS = np.concatenate(_LABEL_SAMPLES)
+_LABEL_OWNER = np.concatenate([np.full(len(p), k) for k, p in enumerate(_LABEL_SAMPLES)])
 _SUPPORT_POINTS = np.concatenate([sample_line(c, 1.0, 0.5) for c in GROUND_LINE_CLASSES])
 
 
@@ -38,7 +40,7 @@ class ClassicConfig:
     min_grass_fraction: float = 0.25  # below: not a pitch view
     min_line_pixels: int = 150  # at work resolution
     gates_px: tuple[float, ...] = (24.0, 12.0, 6.0, 4.0)  # ICP gates at work resolution
-    track_gates_px: tuple[float, ...] = (8.0, 4.0)  # from the previous frame's camera
+    track_gates_px: tuple[float, ...] = (6.0,)  # from the previous frame's camera
     track_max_nfev: int = 12
     candidates: int = 8  # search hypotheses refined on a cold start
 
@@ -54,21 +56,16 @@ def _sample_points(mask: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np.ndarray, list[str]]:
     """Each point's nearest projected ground-line class within the gate: (index, class)."""
-    polys, owners = [], []
     w, h = camera.image_width, camera.image_height
-    for cls, pts3 in _LABEL_SAMPLES.items():
-        uv = camera.project(pts3)
-        ok = np.isfinite(uv).all(axis=1) & (uv[:, 0] > -w) & (uv[:, 0] < 2 * w) & (
-            uv[:, 1] > -h) & (uv[:, 1] < 2 * h)
-        if ok.sum() >= 2:
-            polys.append(uv[ok])
-            owners += [cls] * int(ok.sum())
-    if not polys:
+    uv = camera.project(_LABEL_POINTS)  # every class in one projection
+    ok = np.isfinite(uv).all(axis=1) & (uv[:, 0] > -w) & (uv[:, 0] < 2 * w) & (
+        uv[:, 1] > -h) & (uv[:, 1] < 2 * h)
+    if ok.sum() < 2:
         return np.zeros(0, np.int64), []
-    tree = cKDTree(np.concatenate(polys))
-    dist, nearest = tree.query(points, distance_upper_bound=gate_px)
+    owners = _LABEL_OWNER[ok]
+    dist, nearest = cKDTree(uv[ok]).query(points, distance_upper_bound=gate_px)
     idx = np.nonzero(np.isfinite(dist))[0]
-    return idx, [owners[nearest[i]] for i in idx]
+    return idx, [GROUND_LINE_CLASSES[k] for k in owners[nearest[idx]]]
 
 
 def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
@@ -132,7 +129,6 @@ class ClassicBackend:
         ev.is_pitch_view = True
         points = _sample_points(masks.lines, cfg.max_points)
         gates = tuple(g * ww / 640 for g in cfg.gates_px)
-        dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
         best = None
         if previous is not None:
             cam, idx, classes, share = icp(previous.rescaled(ww, wh), points,
@@ -142,6 +138,7 @@ class ClassicBackend:
                 best = (share, cam, idx, classes)
         if best is None:
             best_score = -1.0
+            dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
             for cam in self._search(masks):
                 result = icp(cam, points, gates, self.bounds)
                 if not self._plausible(result[0]):

@@ -67,7 +67,9 @@ def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 7.0) -> np.n
     # Painted lines are white or grey: drop ridges more saturated than the grass (red or
     # yellow shirts, advertising).
     sat = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[..., 1]
-    grass_sat = float(np.median(sat[inside])) if inside.any() else 255.0
+    # The median of a regular subsample is as good and a fraction of the cost.
+    sub = sat[::4, ::4][inside[::4, ::4]]
+    grass_sat = float(np.median(sub)) if sub.size else 255.0
     mask = (ridge & inside & (sat <= grass_sat + 15)).astype(np.uint8) * 255
     # Drop specks (smaller than a short dash of line) and compact blobs (players: their
     # ridge pixels are thick for their extent, where a line is a few pixels thick).
