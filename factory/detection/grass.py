@@ -59,13 +59,20 @@ class Surface:
         return ((rows >= self.top[None, :]) & (rows < self.bottom[None, :])).astype(np.uint8) * 255
 
 
-def playing_surface(grass: np.ndarray, window: int = 31, fraction: float = 0.45) -> Surface:
+def playing_surface(grass: np.ndarray, window: int = 31, fraction: float = 0.45,
+                    size: tuple[int, int] | None = None) -> Surface:
     """Per-column extent of the pitch in a grass mask: the largest connected region where grass
-    dominates (crowd in green shirts and advertising boards form separate, smaller regions)."""
-    h, w = grass.shape
+    dominates (crowd in green shirts and advertising boards form separate, smaller regions).
+
+    size: (width, height) of the frame when `grass` was computed on a 4x smaller copy of it
+    (the cheap way: the surface is found at that scale anyway)."""
+    if size is None:
+        h, w = grass.shape
+        small = cv2.resize(grass, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    else:
+        (w, h), small = size, grass
     # Vertical box filter: the share of grass around each pixel; players and lines are small
     # gaps in it, the stands above and the track below are long runs without grass.
-    small = cv2.resize(grass, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
     share = cv2.blur(small.astype(np.float32) / 255.0, (3, max(3, window // 4)))
     dominant = (share > fraction).astype(np.uint8)
     dominant = cv2.morphologyEx(dominant, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
