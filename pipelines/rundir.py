@@ -56,7 +56,14 @@ class RunDir:
         return self.root / table / f"video={video}" / f"part-{unit_name(segment)}.parquet"
 
     def write_part(self, table: pa.Table, name: str, video: str, segment: int | None) -> Path:
-        return write_table(table, self.part_path(name, video, segment), name)
+        path = self.part_path(name, video, segment)
+        try:
+            return write_table(table, path, name)
+        except pa.ArrowNotImplementedError:
+            # Parquet refuses list arrays whose null entries still span child values (Arrow
+            # builds such arrays in some take/filter/cast paths); rebuilding the table from
+            # Python rows gives canonical arrays with the same values.
+            return write_table(from_rows(table.to_pylist(), name), path, name)
 
     def read(self, name: str) -> pa.Table:
         """The whole table over all videos (empty when nothing was written)."""

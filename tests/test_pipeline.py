@@ -136,3 +136,25 @@ def test_gpu_preset_names_its_weight_files():
     assert files, "the gpu preset must name the local model files it loads"
     with pytest.raises(ConfigError, match="not found"):
         load_config("gpu")
+
+
+def test_write_part_rebuilds_tables_parquet_refuses(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    import pipelines.rundir as rundir
+    from schemas.validate import from_rows
+
+    calls = []
+    real = rundir.write_table
+
+    def flaky(table, path, name):
+        calls.append(table)
+        if len(calls) == 1:
+            raise pa.ArrowNotImplementedError("Lists with non-zero length null components")
+        return real(table, path, name)
+
+    monkeypatch.setattr(rundir, "write_table", flaky)
+    row = {"video": "v", "shot": 0, "frame": 3, "width": 8, "height": 6, "status": "failed"}
+    RunDir(tmp_path).write_part(from_rows([row], "calibration"), "calibration", "v", 0)
+    assert len(calls) == 2
+    assert RunDir(tmp_path).read("calibration").to_pylist()[0]["frame"] == 3
