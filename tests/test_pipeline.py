@@ -138,23 +138,15 @@ def test_gpu_preset_names_its_weight_files():
         load_config("gpu")
 
 
-def test_write_part_rebuilds_tables_parquet_refuses(tmp_path, monkeypatch):
-    import pyarrow as pa
-
-    import pipelines.rundir as rundir
+def test_null_cameras_survive_the_parquet_round_trip(tmp_path):
+    """Failed frames have null fixed-size lists (position, principal point, distortion)."""
     from schemas.validate import from_rows
 
-    calls = []
-    real = rundir.write_table
-
-    def flaky(table, path, name):
-        calls.append(table)
-        if len(calls) == 1:
-            raise pa.ArrowNotImplementedError("Lists with non-zero length null components")
-        return real(table, path, name)
-
-    monkeypatch.setattr(rundir, "write_table", flaky)
-    row = {"video": "v", "shot": 0, "frame": 3, "width": 8, "height": 6, "status": "failed"}
-    RunDir(tmp_path).write_part(from_rows([row], "calibration"), "calibration", "v", 0)
-    assert len(calls) == 2
-    assert RunDir(tmp_path).read("calibration").to_pylist()[0]["frame"] == 3
+    failed = {"video": "v", "shot": 0, "frame": 3, "width": 8, "height": 6, "status": "failed"}
+    ok = dict(failed, frame=4, status="ok", position_meters=[1.0, 2.0, -3.0],
+              lines=[{"cls": "Middle line", "points": [[1.0, 2.0]], "confidence": 0.5}])
+    run = RunDir(tmp_path)
+    run.write_part(from_rows([failed, ok], "calibration"), "calibration", "v", 0)
+    back = sorted(run.read("calibration").to_pylist(), key=lambda r: r["frame"])
+    assert back[0]["position_meters"] is None and back[1]["position_meters"] == [1, 2, -3]
+    assert back[1]["lines"][0]["points"] == [[1.0, 2.0]]
