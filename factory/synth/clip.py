@@ -43,7 +43,8 @@ class Scene:
         self.match = simulate(people, self.num_frames, cfg.fps, world_rng, cfg.occlusion)
         self.shots = plan_shots(cfg, self.num_frames, cam_rng)
         self.cameras = camera_path(cfg, self.match, self.shots, cam_rng)
-        self.stadium = Stadium(tex_rng, lines=cfg.draw_lines)
+        self.stadium = Stadium(tex_rng, lines=cfg.draw_lines,
+                               detail=float(np.clip(cfg.width / 1280.0, 0.4, 1.5)))
         self.renderer = FrameRenderer(cfg, self.match, self.stadium, self.cameras, noise_rng)
         self.shot_of = np.zeros(self.num_frames, int)
         for k, s in enumerate(self.shots):

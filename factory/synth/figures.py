@@ -75,7 +75,7 @@ class FigurePainter:
         m = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillConvexPoly(m, _pts(uv - [x0, y0]), 255, cv2.LINE_AA, SHIFT)
         roi = self.frame[y0:y1, x0:x1]
-        k = (1.0 - 0.28 * m.astype(np.float32) / 255.0)[..., None]
+        k = (1.0 - 0.2 * m.astype(np.float32) / 255.0)[..., None]
         roi[:] = (roi * k).astype(np.uint8)
 
     # --- people -------------------------------------------------------------------------
@@ -99,11 +99,13 @@ class FigurePainter:
         limb_pts = []
         for sg in (1.0, -1.0):  # the person's left, then right side
             hip = base + up * 0.5 * h + s * 0.09 * sg
-            foot = base + s * 0.1 * sg + f * (0.34 * a * sw * sg) + up * (0.14 * a * max(0.0, cw * sg))
+            foot = base + s * 0.1 * sg + f * (0.45 * a * sw * sg) + up * (0.18 * a * max(0.0, cw * sg))
             knee = 0.5 * (hip + foot) + f * (0.05 + 0.08 * a)
             sh = base + up * 0.8 * h + s * 0.19 * sg
-            hand = sh + up * (-0.3 * h) + f * (-0.28 * a * sw * sg) + s * 0.05 * sg
-            elbow = 0.5 * (sh + hand) + s * 0.04 * sg - f * 0.03
+            # Running arms swing against the legs, bent, a little away from the body.
+            hand = (sh + up * (-0.3 * h + 0.1 * a) + f * (-0.3 * a * sw * sg + 0.08 * a)
+                    + s * (0.05 + 0.06 * a) * sg)
+            elbow = 0.5 * (sh + hand) + s * (0.05 + 0.04 * a) * sg - f * (0.03 + 0.06 * a)
             limb_pts += [hip, knee, foot, sh, elbow, hand]
         torso = self._box(base, f, s, up, 0.5 * h, 0.82 * h, 0.36, 0.44, 0.23)
         shorts = self._box(base, f, s, up, 0.37 * h, 0.53 * h, 0.36, 0.36, 0.22)

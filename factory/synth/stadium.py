@@ -13,7 +13,7 @@ from factory.geometry.camera import Camera
 from factory.synth import textures as tx
 from schemas.pitch import GOAL_HEIGHT, GOAL_WIDTH, HALF_LENGTH
 
-GROUND_SCALE = 20.0  # texels per metre
+GROUND_SCALE = 20.0  # texels per metre for 1280-pixel-wide frames
 NET_DEPTH = 2.0
 _STAND_TOP_Z = -32.0
 _STAND_BACK = 40.0  # horizontal depth of a stand, metres
@@ -26,8 +26,11 @@ def _plane_quad(p_tl, p_tr, p_br, p_bl) -> np.ndarray:
 class Stadium:
     """Textures built once per clip from `rng`; `draw(canvas, camera, offset)` paints them."""
 
-    def __init__(self, rng: np.random.Generator, lines: bool = True):
-        ground = tx.ground_texture(rng, GROUND_SCALE, lines=lines)
+    def __init__(self, rng: np.random.Generator, lines: bool = True, detail: float = 1.0):
+        """`detail` scales texture resolution with the frame size (1 for 1280 px wide), so
+        small test clips do not pay for textures they cannot show."""
+        self.scale = GROUND_SCALE * detail
+        ground = tx.ground_texture(rng, self.scale, lines=lines)
         # A small mip pyramid: far-away, foreshortened ground samples a pre-blurred level
         # instead of aliasing (warpPerspective has no area filtering).
         self.ground_levels = [ground]
@@ -35,13 +38,14 @@ class Stadium:
             self.ground_levels.append(cv2.pyrDown(self.ground_levels[-1]))
         L, W0 = tx.GROUND_X1, tx.GROUND_Y0
         wall_h, z0 = 1.6, 0.0
-        crowd_far = tx.crowd_texture(rng, 3200, 1200, 90)
-        crowd_end = tx.crowd_texture(rng, 2000, 1200, 90)
+        crowd_far = tx.crowd_texture(rng, int(3200 * detail), int(1200 * detail), 90)
+        crowd_end = tx.crowd_texture(rng, int(2000 * detail), int(1200 * detail), 90)
         y_back = W0 - _STAND_BACK
         self.planes: list[tuple[np.ndarray, np.ndarray]] = []
         # Upper tiers far behind everything: fill what the stands leave open (corners, above
         # the far stand) with more crowd instead of an empty sky.
-        crowd_back = (tx.crowd_texture(rng, 3000, 900, 70) * 0.7).astype(np.uint8)
+        crowd_back = (tx.crowd_texture(rng, int(3000 * detail), int(900 * detail), 70)
+                      * 0.7).astype(np.uint8)
         far, top = 170.0, -75.0
         self.planes.append((crowd_back, _plane_quad((-far, -far, top), (far, -far, top),
                                                     (far, -far, 0.0), (-far, -far, 0.0))))
@@ -124,7 +128,7 @@ class Stadium:
         h, w = canvas.shape[:2]
         p2i = np.array([[1, 0, offset], [0, 1, offset], [0, 0, 1]]) @ cam.pitch_to_image_homography()
         i2p = np.linalg.inv(p2i)
-        t_to_pitch = np.linalg.inv(tx.pitch_to_texture(GROUND_SCALE))
+        t_to_pitch = np.linalg.inv(tx.pitch_to_texture(self.scale))
         corners = np.array([[tx.GROUND_X0, tx.GROUND_Y0], [tx.GROUND_X1, tx.GROUND_Y0],
                             [tx.GROUND_X1, tx.GROUND_Y1], [tx.GROUND_X0, tx.GROUND_Y1]])
         uv, depth = self._project(cam, np.column_stack([corners, np.zeros(4)]), offset)
@@ -136,7 +140,8 @@ class Stadium:
             bx0, by0, bx1, by1 = 0, 0, w, h
         for r0 in range(by0, by1, band):
             r1 = min(r0 + band, by1)
-            level = self._ground_level(cam, self._rotation, i2p, p2i, w / 2, 0.5 * (r0 + r1))
+            level = self._ground_level(cam, self._rotation, i2p, p2i, w / 2, 0.5 * (r0 + r1),
+                                       self.scale)
             if level is None:
                 continue
             k = 2 ** level
@@ -146,7 +151,7 @@ class Stadium:
                             (bx0, r0, bx1, r1))
 
     @staticmethod
-    def _ground_level(cam, rotation, i2p, p2i, u, v) -> int | None:
+    def _ground_level(cam, rotation, i2p, p2i, u, v, scale) -> int | None:
         q = i2p @ np.array([u, v, 1.0])
         x, y = q[:2] / q[2]
         # Above the horizon the ray meets the ground behind the camera (the homography's sign
@@ -160,7 +165,7 @@ class Stadium:
         uv = pts[:, :2] / pts[:, 2:3]
         jac = np.column_stack([(uv[1] - uv[0]) / e, (uv[2] - uv[0]) / e])
         sigma = np.linalg.svd(jac, compute_uv=False)[-1]
-        return int(np.clip(math.floor(math.log2(max(GROUND_SCALE / max(sigma, 1e-6), 1.0)) + 0.3), 0, 3))
+        return int(np.clip(math.floor(math.log2(max(scale / max(sigma, 1e-6), 1.0)) + 0.3), 0, 3))
 
     # --- goals --------------------------------------------------------------------------
     def _draw_goals(self, canvas, cam, offset) -> None:
