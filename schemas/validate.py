@@ -118,6 +118,36 @@ def check_version(schema: pa.Schema, name: str, source: str | os.PathLike = "<ta
                           f"this reader knows major version {expected.split('.')[0]}")
 
 
+def _plain(typ: pa.DataType) -> pa.DataType:
+    if pa.types.is_fixed_size_list(typ) or pa.types.is_list(typ):
+        return pa.list_(_plain(typ.value_type))
+    if pa.types.is_struct(typ):
+        return pa.struct([pa.field(f.name, _plain(f.type), f.nullable) for f in typ])
+    return typ
+
+
+def disk_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema with fixed-size lists stored as plain lists: pyarrow cannot write or read
+    back a Parquet fixed-size list column holding a null between values (apache/arrow#24425),
+    and the calibration table has null cameras on failed frames. read_table casts the lists
+    back to their fixed sizes, checking them."""
+    return pa.schema([pa.field(f.name, _plain(f.type), f.nullable) for f in schema],
+                     metadata=schema.metadata)
+
+
+def _to_disk(table: pa.Table) -> pa.Table:
+    schema = disk_schema(table.schema)
+    columns = []
+    for field, col in zip(schema, table.columns):
+        if field.type != col.type and col.null_count:
+            # A cast keeps the hidden values under null fixed-size entries, which the Parquet
+            # writer refuses; rebuilding from Python values drops them.
+            columns.append(pa.array(col.to_pylist(), type=field.type))
+        else:
+            columns.append(col.cast(field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def write_table(table: pa.Table, path: str | os.PathLike, name: str) -> Path:
     """Validate and write one Parquet file atomically (temp file in the same folder, then
     rename), so a reader never sees half a file."""
@@ -126,7 +156,7 @@ def write_table(table: pa.Table, path: str | os.PathLike, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(_to_disk(table), tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -150,5 +180,5 @@ def read_table(path: str | os.PathLike, name: str) -> pa.Table:
         check_version(pq.read_schema(f), name, f)
     # Partition columns (video=...) are already stored in the files; do not add them twice.
     table = ds.dataset([str(f) for f in files], format="parquet",
-                       schema=schema_of(name)).to_table()
+                       schema=disk_schema(schema_of(name))).to_table()
     return validate(table, name)

@@ -135,3 +135,22 @@ def test_mirror_is_an_involution_on_the_point_symmetry():
         d = max(np.linalg.norm(b - p, axis=1).min() for p in mirrored)
         assert d < 0.2 + 1e-6, (cls, m)
     assert math.isclose(pitch.ARC_Y, 7.3125, abs_tol=1e-4)
+
+
+def test_null_cameras_between_cameras_round_trip(tmp_path):
+    def row(frame, ok):
+        cam = dict(pan_degrees=1.0, tilt_degrees=80.0, roll_degrees=0.0,
+                   position_meters=[0.0, 60.0, -15.0], x_focal_length=2000.0,
+                   y_focal_length=2000.0, principal_point=[640.0, 360.0],
+                   radial_distortion=[0.0] * 6, tangential_distortion=[0.0] * 2,
+                   thin_prism_distortion=[0.0] * 4, homography=[1.0] * 9,
+                   keypoints=[], lines=[], reprojection_error=0.5)
+        base = dict(video="v", shot=0, frame=frame, image=None, width=1280, height=720,
+                    status="ok" if ok else "failed")
+        return {**base, **cam} if ok else base
+
+    table = from_rows([row(0, True), row(1, False), row(2, True)], "calibration")
+    path = write_table(table, tmp_path / "video=v" / "part-0.parquet", "calibration")
+    for back in (read_table(path, "calibration"), read_table(tmp_path, "calibration")):
+        assert back.equals(table)
+        assert back.column("position_meters").to_pylist()[1] is None
