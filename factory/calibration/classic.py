@@ -40,8 +40,8 @@ class ClassicConfig:
     min_grass_fraction: float = 0.25  # below: not a pitch view
     min_line_pixels: int = 150  # at work resolution
     gates_px: tuple[float, ...] = (24.0, 12.0, 6.0, 4.0)  # ICP gates at work resolution
-    track_gates_px: tuple[float, ...] = (6.0,)  # from the previous frame's camera
-    track_max_nfev: int = 12
+    track_gates_px: tuple[float, ...] = (12.0, 5.0)  # from the previous frame's camera
+    track_max_nfev: int = 8
     candidates: int = 8  # search hypotheses refined on a cold start
 
 

@@ -1,6 +1,6 @@
 """Calibration of a shot, frame after frame.
 
-The previous frame's camera initialises the next one (no search), and a solved camera that
+The previous frames' cameras initialise the next one (constant-velocity guess, no search), and a solved camera that
 jumps too far from it is re-solved cold; if the cold solve still disagrees, the cold solve is
 taken (a real camera may move fast). After the shot, the parameters of consecutive ok frames
 are smoothed with a centred Savitzky-Golay filter, which removes jitter without the lag of a
@@ -37,13 +37,26 @@ class ShotTracker:
         self.bounds = bounds or Bounds()
         self.with_k1 = with_k1
         self.previous: Camera | None = None
+        self.before: Camera | None = None  # the ok frame before `previous`
 
     def reset(self) -> None:
-        self.previous = None
+        self.previous = self.before = None
+
+    def predicted(self) -> Camera | None:
+        """Constant-velocity guess of this frame's camera (pan, tilt, roll, zoom), so a pan
+        does not outrun the labelling gate."""
+        if self.previous is None or self.before is None:
+            return self.previous
+        a = camera_to_vector(self.before, True)
+        b = camera_to_vector(self.previous, True)
+        guess = b + (b - a)
+        guess[3:6] = b[3:6]
+        cam = vector_to_camera(guess, self.previous.image_width, self.previous.image_height)
+        return cam if not is_jump(cam, self.previous) else self.previous
 
     def step(self, bgr: np.ndarray) -> FrameCalibration:
         try:
-            result = self._solve(bgr, self.previous)
+            result = self._solve(bgr, self.predicted())
             if (result.status == "ok" and self.previous is not None
                     and is_jump(result.camera, self.previous)):
                 result = self._solve(bgr, None)
@@ -52,7 +65,9 @@ class ShotTracker:
             result = FrameCalibration("failed")
             result.error = repr(exc)
         if result.status == "ok":
-            self.previous = result.camera
+            self.before, self.previous = self.previous, result.camera
+        else:
+            self.before = None
         return result
 
     def _solve(self, bgr: np.ndarray, previous: Camera | None) -> FrameCalibration:
