@@ -51,6 +51,24 @@ def disk_schema(schema: pa.Schema) -> pa.Schema:
                      metadata=schema.metadata)
 
 
+def _has_fixed_list(typ: pa.DataType) -> bool:
+    if pa.types.is_fixed_size_list(typ):
+        return True
+    if pa.types.is_list(typ):
+        return _has_fixed_list(typ.value_type)
+    return pa.types.is_struct(typ) and any(_has_fixed_list(f.type) for f in typ)
+
+
+def to_disk(table: pa.Table) -> pa.Table:
+    """The table as stored: columns holding fixed-size lists are rebuilt from Python values
+    as plain lists (a cast would keep child values under null entries, which the Parquet
+    writer refuses: "Lists with non-zero length null components")."""
+    schema = disk_schema(table.schema)
+    columns = [pa.array(table.column(f.name).to_pylist(), type=schema.field(f.name).type)
+               if _has_fixed_list(f.type) else table.column(f.name) for f in table.schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -80,7 +98,7 @@ class RunDir:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            pq.write_table(table.cast(disk_schema(table.schema)), tmp)
+            pq.write_table(to_disk(table), tmp)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -150,3 +150,22 @@ def test_null_cameras_survive_the_parquet_round_trip(tmp_path):
     back = sorted(run.read("calibration").to_pylist(), key=lambda r: r["frame"])
     assert back[0]["position_meters"] is None and back[1]["position_meters"] == [1, 2, -3]
     assert back[1]["lines"][0]["points"] == [[1.0, 2.0]]
+
+
+def test_null_entries_with_child_values_are_written(tmp_path):
+    """A null fixed-size list whose child values are kept (as take/filter leave them)."""
+    import pyarrow as pa
+
+    from schemas.validate import from_rows
+
+    rows = [{"video": "v", "shot": 0, "frame": i, "width": 8, "height": 6, "status": "ok",
+             "position_meters": [1.0, 2.0, float(i)]} for i in range(3)]
+    table = from_rows(rows, "calibration")
+    values = table.column("position_meters").combine_chunks().values
+    holed = pa.FixedSizeListArray.from_arrays(values, 3, mask=pa.array([False, True, False]))
+    index = table.schema.get_field_index("position_meters")
+    table = table.set_column(index, table.schema.field(index), holed)
+    run = RunDir(tmp_path)
+    run.write_part(table, "calibration", "v", 0)
+    assert run.read("calibration").column("position_meters").to_pylist() == [
+        [1.0, 2.0, 0.0], None, [1.0, 2.0, 2.0]]
