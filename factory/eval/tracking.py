@@ -64,6 +64,25 @@ def _by_frame(df, id_column: str) -> dict:
     return out
 
 
+def _cached_clip(clip_dir: Path, seconds: float, seed: int, preset: str):
+    """A clip rendered earlier into clip_dir with the same settings (--keep), or None."""
+    from types import SimpleNamespace
+
+    from factory.video import probe
+
+    video = clip_dir / f"synth-{preset}-{seed}.mp4"
+    meta = clip_dir / "eval_settings.json"
+    settings = {"seconds": seconds, "seed": seed, "preset": preset}
+    if not (video.exists() and meta.exists() and json.loads(meta.read_text()) == settings):
+        return None
+    info = probe(video)
+    shots = [SimpleNamespace(**s) for s in json.loads((clip_dir / "truth" / "shots.json")
+                                                          .read_text())]
+    return SimpleNamespace(video_path=video, truth_dir=clip_dir / "truth",
+                           video_id=f"synth-{preset}-{seed}", fps=info.fps, width=info.width,
+                           height=info.height, num_frames=info.num_frames, shots=shots)
+
+
 def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
                   detection_config: dict, tracking_config: dict) -> dict:
     from trackeval.metrics import CLEAR, HOTA, Identity
@@ -73,7 +92,8 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     from factory.synth import render_clip
     from factory.tracking.stage import TrackingStage
 
-    clip = render_clip(clip_dir, seconds=seconds, seed=seed, preset=preset)
+    clip = _cached_clip(clip_dir, seconds, seed, preset) or render_clip(
+        clip_dir, seconds=seconds, seed=seed, preset=preset)
     truth = pq.read_table(clip.truth_dir / "gamestate.parquet").to_pandas()
     truth = truth[truth.role != "ball"]
     calibration = pq.read_table(clip.truth_dir / "calibration.parquet")
@@ -137,16 +157,28 @@ def main(argv=None) -> int:
     p.add_argument("--reid", default="colour")
     p.add_argument("--reid-model", default=None, help="checkpoint for --reid torchreid")
     p.add_argument("--out", default="results/eval")
+    p.add_argument("--keep", metavar="DIR", help="render clips into DIR/<seed> and reuse them")
+    p.add_argument("--options", default="{}", help="boxmot tracker options as JSON")
     args = p.parse_args(argv)
-    tracking_config = {"tracker": args.tracker, "reid": args.reid}
+    tracking_config = {"tracker": args.tracker, "reid": args.reid,
+                       "options": json.loads(args.options)}
     if args.reid_model:
         tracking_config["model_path"] = args.reid_model
     runs = []
     for seed in args.seeds:
+        if args.keep:
+            clip_dir = Path(args.keep) / str(seed)
+            clip_dir.mkdir(parents=True, exist_ok=True)
+            runs.append(evaluate_clip(clip_dir, args.seconds, seed, args.preset, {},
+                                      tracking_config))
+            (clip_dir / "eval_settings.json").write_text(json.dumps(
+                {"seconds": args.seconds, "seed": seed, "preset": args.preset}))
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(evaluate_clip(Path(tmp), args.seconds, seed, args.preset, {},
                                       tracking_config))
-    result = {"tracker": args.tracker, "reid": args.reid, "runs": runs,
+    result = {"tracker": args.tracker, "reid": args.reid, "options": tracking_config["options"],
+              "runs": runs,
               "mean": {k: float(np.mean([r[k] for r in runs])) for k in METRIC_KEYS}}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
