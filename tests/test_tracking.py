@@ -134,3 +134,22 @@ def test_tracking_stage_without_pixels_when_nothing_needs_them(tmp_path):
                                 "calibration": from_rows([], "calibration")})
     assert table.num_rows == len(det_rows)
     assert table["embedding"].null_count == table.num_rows
+
+
+def test_trackeval_figures_for_perfect_and_switched_tracks():
+    from trackeval.metrics import CLEAR, HOTA, Identity
+
+    from factory.eval.tracking import trackeval_sequence
+
+    frames = list(range(10))
+    gt = {f: (np.array([1, 2]), np.array([[10 + f, 10, 30 + f, 60], [100, 10, 120, 60]], float))
+          for f in frames}
+    perfect = trackeval_sequence(frames, gt, gt)
+    assert HOTA().eval_sequence(perfect)["HOTA"].mean() == pytest.approx(1.0)
+    assert Identity({"PRINT_CONFIG": False}).eval_sequence(perfect)["IDF1"] == pytest.approx(1.0)
+    # The tracker swaps the two ids half-way: detection stays perfect, association does not.
+    swapped = {f: (ids[::-1] if f >= 5 else ids, boxes) for f, (ids, boxes) in gt.items()}
+    data = trackeval_sequence(frames, gt, swapped)
+    hota = HOTA().eval_sequence(data)
+    assert hota["DetA"].mean() == pytest.approx(1.0) and hota["AssA"].mean() < 0.7
+    assert CLEAR({"PRINT_CONFIG": False}).eval_sequence(data)["IDSW"] == 2
