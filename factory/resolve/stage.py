@@ -6,10 +6,13 @@ identity issues will replace parts of it):
   the same shot with overlapping boxes (IoU >= 0.3, Hungarian matching with scipy) are one
   track cut by a segment boundary and are joined (no cross-shot re-identification yet);
 - role: the majority detection class of the track (a generic `person` counts as a player);
-- team: players split in two by k-means (scikit-learn) on their tracks' mean colour
-  embeddings, fitted on the long tracks only (short fragments are noisy and would take a
+- team: players split in two by k-means (scikit-learn) on a per-track colour feature, fitted
+  on the long tracks only (short fragments are noisy and would take a
   cluster of their own) and then applied to all; the cluster standing on average at smaller
-  pitch x is `left`. Goalkeepers take
+  pitch x is `left`. The feature (config `team_feature`) is "torso" (default: a colour
+  histogram of the shirt area of up to 8 boxes per track, grass pixels left out; decoding the
+  frames is this stage's own work) or "embedding" (the tracks' ReID embeddings, which also
+  see grass, shorts and neighbours). Goalkeepers take
   the side of the pitch they stand on; referees, others and the ball have no team;
 - jersey: null (no reader yet); pitch xy copied from the tracks.
 """
@@ -31,6 +34,7 @@ ROLE_OF_CLASS = {"player": "player", "person": "player", "goalkeeper": "goalkeep
 
 
 MIN_JOIN_IOU = 0.3
+CROPS_PER_TRACK = 8
 LONG_TRACK_FRACTION = 0.3  # tracks this long (of the longest) fit the team clusters
 
 
@@ -74,6 +78,50 @@ def _joins(rows: list[dict]) -> dict[tuple[int, int], tuple[int, int]]:
     return parent
 
 
+def torso_feature(crop: np.ndarray) -> np.ndarray | None:
+    """Colour histogram of the middle of a box's shirt: 12 hue bins for coloured pixels,
+    3 value bins (black, grey, white) for the unsaturated ones. The crop is kept tight
+    instead of masking grass, because some teams wear green."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    torso = crop[int(0.2 * h):int(0.45 * h), int(0.3 * w):int(0.7 * w)]
+    if torso.size < 3 * 4:
+        return None
+    hsv = cv2.cvtColor(torso, cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.float32)
+    hue, sat, val = hsv[:, 0], hsv[:, 1], hsv[:, 2]
+    coloured = (sat > 60) & (val > 50)
+    feat = np.concatenate([
+        np.bincount((hue[coloured] / 15).astype(int).clip(0, 11), minlength=12),
+        np.bincount((val[~coloured] / 86).astype(int).clip(0, 2), minlength=3)]).astype(float)
+    return feat / feat.sum()
+
+
+def torso_features(path: str, rows: list[dict], key_of) -> dict:
+    """Mean torso feature per track from up to CROPS_PER_TRACK of its boxes."""
+    from factory.video import read_frames
+
+    by_track: dict = defaultdict(list)
+    for r in rows:
+        if r["y2"] - r["y1"] >= 12:
+            by_track[key_of(r)].append(r)
+    wanted: dict[int, list] = defaultdict(list)
+    for boxes in by_track.values():
+        step = max(1, len(boxes) // CROPS_PER_TRACK)
+        for r in boxes[::step][:CROPS_PER_TRACK]:
+            wanted[r["frame"]].append(r)
+    feats: dict = defaultdict(list)
+    if not wanted:
+        return {}
+    for index, frame in read_frames(path, min(wanted), max(wanted) + 1):
+        for r in wanted.get(index, []):
+            crop = frame[max(0, int(r["y1"])):int(r["y2"]), max(0, int(r["x1"])):int(r["x2"])]
+            f = torso_feature(crop)
+            if f is not None:
+                feats[key_of(r)].append(f)
+    return {k: np.mean(v, axis=0) for k, v in feats.items()}
+
+
 def _team_of_players(tracks: dict[int, dict]) -> dict[int, str]:
     ids = [t for t, v in tracks.items() if v["role"] == "player" and v["embedding"] is not None]
     if len(ids) < 2:
@@ -86,7 +134,18 @@ def _team_of_players(tracks: dict[int, dict]) -> dict[int, str]:
     long = length >= LONG_TRACK_FRACTION * length.max()
     if long.sum() < 2:
         long[:] = True
-    model = KMeans(n_clusters=2, n_init=10, random_state=0).fit(emb[long])
+    # A cluster of a few odd tracks (a referee, a watermark, a scorebug) would take one of
+    # the two teams: drop clusters under a fifth of the long tracks and fit again.
+    fit = long.copy()
+    for _ in range(2):
+        model = KMeans(n_clusters=2, n_init=10, random_state=0).fit(emb[fit])
+        counts = np.bincount(model.labels_, minlength=2)
+        if counts.min() >= max(2, 0.2 * fit.sum()):
+            break
+        small = int(np.argmin(counts))
+        fit[np.flatnonzero(fit)[model.labels_ == small]] = False
+        if fit.sum() < 4:
+            break
     labels = model.predict(emb)
     if len(set(labels)) < 2:
         return {}
@@ -136,6 +195,11 @@ class ResolveStage(Stage):
             tracks[tid] = {"role": ROLE_OF_CLASS[cls], "boxes": sum(t["classes"].values()),
                            "embedding": np.mean(t["emb"], axis=0) if t["emb"] else None,
                            "mean_x": float(np.mean(t["x"])) if t["x"] else np.nan}
+        if self.config.get("team_feature", "torso") == "torso" and rows:
+            colour = torso_features(segment["path"], rows,
+                                    lambda r: new_id[(r["shot"], r["track_id"])])
+            for tid, t in tracks.items():
+                t["embedding"] = colour.get(tid)
         teams = _team_of_players(tracks)
         for tid, t in tracks.items():
             if t["role"] == "goalkeeper" and np.isfinite(t["mean_x"]):
