@@ -51,12 +51,12 @@ def _drawn_pitch(cam: Camera) -> np.ndarray:
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def _max_reprojection(a: Camera, b: Camera) -> float:
+def _max_reprojection(a: Camera, b: Camera, reduce=np.max) -> float:
     pts = np.concatenate([sample_line(c, 2.0, 1.0) for c in GROUND_LINE_CLASSES])
     pa, pb = a.project(pts), b.project(pts)
     inside = np.isfinite(pa).all(1) & (pa[:, 0] >= 0) & (pa[:, 0] < W) & (pa[:, 1] >= 0) & (
         pa[:, 1] < H)
-    return float(np.linalg.norm(pa[inside] - pb[inside], axis=1).max())
+    return float(reduce(np.linalg.norm(pa[inside] - pb[inside], axis=1)))
 
 
 def test_solver_recovers_known_camera_from_exact_lines():

@@ -29,10 +29,11 @@ _LABEL_OWNER = np.concatenate([np.full(len(p), k) for k, p in enumerate(_LABEL_S
 _SUPPORT_POINTS = np.concatenate([sample_line(c, 1.0, 0.5) for c in GROUND_LINE_CLASSES])
 
 
-# Parameters refitted frame to frame. Fixing the mount (pan, tilt, roll, focal only) halves the
-# cost but carries the cold start's position error through the shot: on the synthetic
-# broadcast clip Acc@5 fell from 0.93 to 0.90, so every parameter stays free.
-TRACK_FREE: tuple[int, ...] | None = None
+# Frame to frame, the coarse gate refits pan, tilt, roll and focal only (a broadcast camera
+# turns and zooms on a fixed mount; 4 parameters cannot wander off on the few lines inside a
+# wide gate), the fine gate refits everything (a fixed mount would carry the cold start's
+# position error through the shot: Acc@5 0.90 instead of 0.93 on a synthetic clip).
+TRACK_FREE: tuple[tuple[int, ...] | None, ...] = ((0, 1, 2, 6), None)
 
 
 @dataclass
@@ -43,7 +44,7 @@ class ClassicConfig:
     min_grass_fraction: float = 0.25  # below: not a pitch view
     min_line_pixels: int = 150  # at work resolution
     gates_px: tuple[float, ...] = (24.0, 12.0, 6.0, 4.0)  # ICP gates at work resolution
-    track_gates_px: tuple[float, ...] = (12.0, 5.0)  # from the previous frame's camera
+    track_gates_px: tuple[float, ...] = (8.0, 4.0)  # from the previous frame's camera
     track_max_nfev: int = 12
     candidates: int = 8  # search hypotheses refined on a cold start
 
@@ -73,16 +74,19 @@ def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np
 
 def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
         bounds: Bounds, max_nfev: int = 25,
-        free: tuple[int, ...] | None = None) -> tuple[Camera, np.ndarray, list[str], float]:
+        free: tuple[tuple[int, ...] | None, ...] | None = None
+        ) -> tuple[Camera, np.ndarray, list[str], float]:
     """Alternate labelling and refitting; returns camera, labelled indices, classes and the
-    share of points explained within the last gate."""
+    share of points explained within the last gate. free: per gate, the parameters refitted
+    (None: all)."""
     idx, classes = np.zeros(0, np.int64), []
-    for gate in gates:
+    for k, gate in enumerate(gates):
         idx, classes = label_points(camera, points, gate)
         if len(idx) < 12:
             return camera, idx, classes, 0.0
         obs = Observations(line_classes=classes, line_uv=points[idx])
-        new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=max_nfev, free=free)
+        new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=max_nfev,
+                     free=free[min(k, len(free) - 1)] if free else None)
         if not bounds.accept(new):
             return camera, idx, classes, 0.0
         camera = new
