@@ -38,10 +38,11 @@ def machine() -> dict:
 
 
 def synthetic_frames(n: int) -> tuple[list[np.ndarray], list]:
+    import pyarrow.parquet as pq
+
     from factory.geometry import Camera
     from factory.synth import render_clip
     from factory.video import read_frames
-    import pyarrow.parquet as pq
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = render_clip(tmp, seconds=n / 25.0, seed=7, preset="broadcast", num_cuts=0,

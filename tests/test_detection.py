@@ -69,7 +69,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]),
                  0, None)
     inter = ix * iy
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
     return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import cv2
-import numpy as np
+from test_detection import PEOPLE, broadcast_camera, draw_pitch  # tests/ is on sys.path
 
 from pipelines.cli import main
 from schemas.validate import from_rows, read_table, write_table
-from test_detection import PEOPLE, broadcast_camera, draw_pitch  # tests/ is on sys.path
 
 
 def test_detect_command_with_precomputed_calibration(tmp_path):

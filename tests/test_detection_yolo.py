@@ -63,7 +63,7 @@ def test_coco_person_model_maps_to_person(tmp_path):
     det = YoloDetector(path, imgsz=64, conf=0.0, batch=4)
     out = det.detect([np.zeros((64, 96, 3), np.uint8)] * 5)
     assert len(out) == 5
-    assert set(c for d in out for c in d.classes) <= {"person"}
+    assert {c for d in out for c in d.classes} <= {"person"}
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):

@@ -77,7 +77,7 @@ def test_torchreid_embedder_loads_a_local_osnet(osnet_checkpoint):
 
 
 def test_torchreid_embedder_drives_strongsort_without_downloads(osnet_checkpoint, monkeypatch):
-    import boxmot.trackers.common.appearance.live as live
+    from boxmot.trackers.common.appearance import live
 
     from factory.tracking.track import track_shot
     from factory.tracking.trackers import make_tracker

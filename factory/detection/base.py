@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class FrameDetections:
     def __len__(self) -> int:
         return len(self.scores)
 
-    def select(self, keep: np.ndarray) -> "FrameDetections":
+    def select(self, keep: np.ndarray) -> FrameDetections:
         idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep)
         return FrameDetections(self.boxes[idx], self.scores[idx], [self.classes[i] for i in idx])
 

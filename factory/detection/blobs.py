@@ -14,7 +14,8 @@ OpenCV's colour conversion, morphology and connected components. Steps per frame
 
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -174,7 +175,7 @@ class BlobDetector:
         height); each part is (x1, y1, x2, y2, area)."""
         x, y, bw, bh = (int(v) for v in stat[:4])
         mask = labels[y:y + bh, x:x + bw] == label
-        parts_x = max(1, int(round(bw / (PERSON_ASPECT * expected * 1.25))))
+        parts_x = max(1, round(bw / (PERSON_ASPECT * expected * 1.25)))
         cuts = [0, bw]
         if parts_x > 1:
             profile = np.convolve(mask.sum(axis=0).astype(np.float64), np.ones(3) / 3, "same")
@@ -186,7 +187,7 @@ class BlobDetector:
                 cuts.append(lo + int(np.argmin(profile[lo:hi + 1])) if hi >= lo else guess)
             cuts.append(bw)
         out = []
-        for a, b in zip(cuts[:-1], cuts[1:]):
+        for a, b in itertools.pairwise(cuts):
             part = mask[:, a:b]
             rows = np.flatnonzero(part.any(axis=1))
             cols = np.flatnonzero(part.any(axis=0))
@@ -280,8 +281,7 @@ def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
     else:  # a few horizontal bands, each opened with its own kernel size
         k_rows = np.round(np.asarray(line_k)).astype(int)
         edges = [0] + [r for r in range(1, h) if k_rows[r] != k_rows[r - 1]] + [h]
-        bands = [(a, b, int(k_rows[a])) for a, b in zip(edges[:-1], edges[1:])]
-    opened = np.zeros_like(fg)
+        bands = [(a, b, int(k_rows[a])) for a, b in itertools.pairwise(edges)]
     body = np.zeros_like(fg)
     for a, b, k in bands:
         pad_a, pad_b = max(0, a - 4 * k), min(h, b + 4 * k)

@@ -55,7 +55,7 @@ class ImagePrior:
 
     @classmethod
     def fit(cls, foot_y: np.ndarray, heights: np.ndarray, image_height: int,
-            default_ratio: float = 0.07) -> "ImagePrior":
+            default_ratio: float = 0.07) -> ImagePrior:
         """Robust line through (foot row, height); with too few blobs, a constant height of
         `default_ratio` of the image (a wide main-camera view)."""
         foot_y = np.asarray(foot_y, dtype=np.float64)

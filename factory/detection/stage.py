@@ -11,7 +11,8 @@ uses it for its size prior and on-pitch test, the yolo backend ignores it.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa

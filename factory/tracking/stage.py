@@ -14,7 +14,8 @@ longer than one segment is joined later by the repair / resolve stages).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa

@@ -9,7 +9,8 @@ without one.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def make_tracker(name: str, embedder=None, fps: float = 25.0, **options):
 
     logging.getLogger("boxmot").setLevel(logging.WARNING)
     if name == "bytetrack":
-        return boxmot.ByteTrack(frame_rate=int(round(fps)), **options)
+        return boxmot.ByteTrack(frame_rate=round(fps), **options)
     if name == "ocsort":
         return boxmot.OcSort(**options)
     if name == "strongsort":
