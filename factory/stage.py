@@ -7,8 +7,9 @@ directory and never imports another stage: stages meet only in tables.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import pyarrow as pa
 

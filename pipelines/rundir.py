@@ -23,50 +23,14 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from schemas.validate import from_rows, read_table, schema_of, validate, write_table
+from schemas.validate import from_rows, read_table, schema_of, write_table
 
 VIDEO_UNIT = "video"
 
 
 def unit_name(segment: int | None) -> str:
     return VIDEO_UNIT if segment is None else f"{int(segment):05d}"
-
-
-def _plain(typ: pa.DataType) -> pa.DataType:
-    if pa.types.is_fixed_size_list(typ) or pa.types.is_list(typ):
-        return pa.list_(_plain(typ.value_type))
-    if pa.types.is_struct(typ):
-        return pa.struct([pa.field(f.name, _plain(f.type), f.nullable) for f in typ])
-    return typ
-
-
-def disk_schema(schema: pa.Schema) -> pa.Schema:
-    """The schema with fixed-size lists stored as plain lists. pyarrow 23 cannot read back a
-    Parquet fixed-size list holding a null ("Expected all lists to be of size=3"), and the
-    calibration table has null cameras on failed frames; schemas.validate.read_table casts
-    the plain lists back to the fixed sizes (and checks them) on read."""
-    return pa.schema([pa.field(f.name, _plain(f.type), f.nullable) for f in schema],
-                     metadata=schema.metadata)
-
-
-def _has_fixed_list(typ: pa.DataType) -> bool:
-    if pa.types.is_fixed_size_list(typ):
-        return True
-    if pa.types.is_list(typ):
-        return _has_fixed_list(typ.value_type)
-    return pa.types.is_struct(typ) and any(_has_fixed_list(f.type) for f in typ)
-
-
-def to_disk(table: pa.Table) -> pa.Table:
-    """The table as stored: columns holding fixed-size lists are rebuilt from Python values
-    as plain lists (a cast would keep child values under null entries, which the Parquet
-    writer refuses: "Lists with non-zero length null components")."""
-    schema = disk_schema(table.schema)
-    columns = [pa.array(table.column(f.name).to_pylist(), type=schema.field(f.name).type)
-               if _has_fixed_list(f.type) else table.column(f.name) for f in table.schema]
-    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -93,16 +57,7 @@ class RunDir:
 
     def write_part(self, table: pa.Table, name: str, video: str, segment: int | None) -> Path:
         """Validate and write one unit's table atomically (temp file, then rename)."""
-        table = validate(table, name)
-        path = self.part_path(name, video, segment)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            pq.write_table(to_disk(table), tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return write_table(table, self.part_path(name, video, segment), name)
 
     def read(self, name: str) -> pa.Table:
         """The whole table over all videos (empty when nothing was written)."""

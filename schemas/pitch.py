@@ -72,7 +72,8 @@ def _straight_extremities() -> dict[str, tuple[tuple[float, float, float], ...]]
     for side, s in (("left", -1.0), ("right", 1.0)):
         for box, depth_x, half_w in (("Big", _PA_X, _PA_Y), ("Small", _GA_X, _GA_Y)):
             ext[f"{box} rect. {side} top"] = ((s * L, -half_w, 0.0), (s * depth_x, -half_w, 0.0))
-            ext[f"{box} rect. {side} main"] = ((s * depth_x, -half_w, 0.0), (s * depth_x, half_w, 0.0))
+            ext[f"{box} rect. {side} main"] = ((s * depth_x, -half_w, 0.0),
+                                               (s * depth_x, half_w, 0.0))
             ext[f"{box} rect. {side} bottom"] = ((s * L, half_w, 0.0), (s * depth_x, half_w, 0.0))
     return ext
 
@@ -117,12 +118,12 @@ def sample_line(cls: str, step: float = 0.9, circle_step: float = 0.2) -> np.nda
     `step` m, circles and arcs every `circle_step` m of arc length."""
     if cls in STRAIGHT_LINE_EXTREMITIES:
         a, b = np.array(STRAIGHT_LINE_EXTREMITIES[cls], dtype=np.float64)
-        n = max(int(math.ceil(np.linalg.norm(b - a) / step)), 1)
+        n = max(math.ceil(np.linalg.norm(b - a) / step), 1)
         t = np.linspace(0.0, 1.0, n + 1)[:, None]
         return a + t * (b - a)
     c = CIRCLES[cls]
     span = math.radians(c.end_deg - c.start_deg)
-    n = max(int(math.ceil(span * c.radius / circle_step)), 1)
+    n = max(math.ceil(span * c.radius / circle_step), 1)
     ang = np.linspace(math.radians(c.start_deg), math.radians(c.end_deg), n + 1)
     return np.stack([c.cx + c.radius * np.cos(ang), c.cy + c.radius * np.sin(ang),
                      np.zeros_like(ang)], axis=1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -70,7 +71,7 @@ def validate(table: pa.Table, name: str) -> pa.Table:
                               f"value(s) in a required column")
         allowed = _VOCAB_COLUMNS.get((name, field.name))
         if allowed is not None:
-            bad = set(v for v in col.to_pylist() if v is not None) - set(allowed)
+            bad = {v for v in col.to_pylist() if v is not None} - set(allowed)
             if bad:
                 raise SchemaError(f"table {name!r}, column {field.name!r}: value(s) "
                                   f"{sorted(bad)} not in {list(allowed)}")
@@ -135,16 +136,21 @@ def disk_schema(schema: pa.Schema) -> pa.Schema:
                      metadata=schema.metadata)
 
 
-def _to_disk(table: pa.Table) -> pa.Table:
+def _has_fixed_list(typ: pa.DataType) -> bool:
+    if pa.types.is_fixed_size_list(typ):
+        return True
+    if pa.types.is_list(typ):
+        return _has_fixed_list(typ.value_type)
+    return pa.types.is_struct(typ) and any(_has_fixed_list(f.type) for f in typ)
+
+
+def to_disk(table: pa.Table) -> pa.Table:
+    """The table as stored: columns holding fixed-size lists are rebuilt from Python values
+    as plain lists (a cast would keep child values under null entries, which the Parquet
+    writer refuses: "Lists with non-zero length null components")."""
     schema = disk_schema(table.schema)
-    columns = []
-    for field, col in zip(schema, table.columns):
-        if field.type != col.type and col.null_count:
-            # A cast keeps the hidden values under null fixed-size entries, which the Parquet
-            # writer refuses; rebuilding from Python values drops them.
-            columns.append(pa.array(col.to_pylist(), type=field.type))
-        else:
-            columns.append(col.cast(field.type))
+    columns = [pa.array(table.column(f.name).to_pylist(), type=schema.field(f.name).type)
+               if _has_fixed_list(f.type) else table.column(f.name) for f in table.schema]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -156,7 +162,7 @@ def write_table(table: pa.Table, path: str | os.PathLike, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(_to_disk(table), tmp)
+        pq.write_table(to_disk(table), tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

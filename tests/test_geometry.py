@@ -3,8 +3,13 @@ import json
 import numpy as np
 import pytest
 
-from factory.geometry import Camera, camera_looking_at, pan_tilt_roll_from_rotation
-from factory.geometry import rotation_from_pan_tilt_roll, visible_polylines
+from factory.geometry import (
+    Camera,
+    camera_looking_at,
+    pan_tilt_roll_from_rotation,
+    rotation_from_pan_tilt_roll,
+    visible_polylines,
+)
 from schemas.pitch import KEYPOINTS_3D, LINE_CLASSES, sample_template
 
 

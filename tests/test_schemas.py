@@ -1,12 +1,10 @@
 import math
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schemas import SCHEMAS, SchemaError, from_rows, read_table, validate, write_table
-from schemas import pitch, vocab
+from schemas import SCHEMAS, SchemaError, from_rows, pitch, read_table, validate, vocab, write_table
 from schemas.tables import SCHEMA_VERSION_KEY
 
 DESIGN_TABLES = {"segments", "calibration", "detections", "tracks", "readings", "gamestate",
@@ -112,7 +110,7 @@ def test_sampled_polylines():
 
 def test_keypoints_lie_on_their_lines():
     assert len(pitch.KEYPOINT_NAMES) == len(set(pitch.KEYPOINT_NAMES)) == pitch.NUM_KEYPOINTS
-    kp = dict(zip(pitch.KEYPOINT_NAMES, pitch.KEYPOINTS_3D))
+    kp = dict(zip(pitch.KEYPOINT_NAMES, pitch.KEYPOINTS_3D, strict=True))
     assert np.allclose(kp["penalty mark left"], (-41.5, 0, 0))
     assert np.allclose(kp["circle right apex"], (32.35, 0, 0))
     assert np.allclose(kp["goal right post bottom crossbar"], (52.5, 3.66, -2.44))

@@ -1,7 +1,11 @@
 """Camera geometry shared by every stage: the SoccerNet camera model and projections."""
 
-from factory.geometry.camera import (Camera, camera_looking_at, pan_tilt_roll_from_rotation,
-                                     rotation_from_pan_tilt_roll)
+from factory.geometry.camera import (
+                                     Camera,
+                                     camera_looking_at,
+                                     pan_tilt_roll_from_rotation,
+                                     rotation_from_pan_tilt_roll,
+)
 from factory.geometry.projection import project_template, visible_polylines
 
 __all__ = ["Camera", "camera_looking_at", "pan_tilt_roll_from_rotation",

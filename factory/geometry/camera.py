@@ -156,7 +156,7 @@ class Camera:
     # --- construction and conversion ----------------------------------------------------
     @classmethod
     def from_homography(cls, image_to_pitch: np.ndarray, image_width: int,
-                        image_height: int) -> "Camera | None":
+                        image_height: int) -> Camera | None:
         """The pinhole camera (square pixels, principal point at the image centre, no
         distortion) whose ground-plane homography is `image_to_pitch` (pixels -> metres).
 
@@ -190,7 +190,7 @@ class Camera:
         pan, tilt, roll = pan_tilt_roll_from_rotation(rot)
         return cls(pan, tilt, roll, -rot.T @ t, f, f, (cx, cy), image_width, image_height)
 
-    def rescaled(self, width: int, height: int) -> "Camera":
+    def rescaled(self, width: int, height: int) -> Camera:
         """The same camera for the image resized to width x height (exact)."""
         sx, sy = width / self.image_width, height / self.image_height
         return replace(self, x_focal_length=self.x_focal_length * sx,
@@ -215,7 +215,7 @@ class Camera:
 
     @classmethod
     def from_dict(cls, d: dict, image_width: int | None = None,
-                  image_height: int | None = None) -> "Camera":
+                  image_height: int | None = None) -> Camera:
         """From SoccerNet parameters; the image size defaults to twice the principal point,
         as SoccerNet's own tools assume."""
         missing = [k for k in _JSON_KEYS if k not in d]
@@ -235,7 +235,7 @@ class Camera:
             json.dump(self.rescaled(width, height).to_dict(), f, indent=2)
 
     @classmethod
-    def read_json(cls, path: str | os.PathLike) -> "Camera":
+    def read_json(cls, path: str | os.PathLike) -> Camera:
         with open(path) as f:
             return cls.from_dict(json.load(f))
 
