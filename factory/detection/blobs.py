@@ -189,25 +189,45 @@ class BlobDetector:
         out = []
         for a, b in itertools.pairwise(cuts):
             part = mask[:, a:b]
-            rows = np.flatnonzero(part.any(axis=1))
-            cols = np.flatnonzero(part.any(axis=0))
-            if not len(rows):
+            box = _tight_box(part, x + a, y)
+            if box is None:
                 continue
-            px1, px2 = x + a + cols[0], x + a + cols[-1] + 1
-            py1, py2 = y + rows[0], y + rows[-1] + 1
+            px1, py1, px2, py2 = box
             ph = py2 - py1
             if ph > 1.6 * expected:  # two people in a column: the nearer one owns the feet
-                near_top = py2 - expected
-                far = part[: max(1, int(near_top - y))]
-                far_rows = np.flatnonzero(far.any(axis=1))
-                out.append((px1, near_top, px2, py2, float(part.sum()) * expected / ph))
-                if len(far_rows):
-                    out.append((px1, y + far_rows[0], px2,
-                                min(y + far_rows[0] + expected, near_top + 0.3 * expected),
+                # Each gets the columns of its own rows: the other one's legs or arms (and a
+                # line stub that joined them) must not widen its box.
+                split = max(1, int(py2 - expected - y))
+                near, far = part[split:], part[:split]
+                near_box, far_box = _tight_box(near, x + a, y + split), _tight_box(far, x + a, y)
+                if near_box is not None:
+                    out.append((*near_box, float(near.sum())))
+                if far_box is not None:  # its feet are hidden behind the near one's body
+                    fx1, fy1, fx2, _ = far_box
+                    out.append((fx1, fy1, fx2, min(fy1 + expected, y + split + 0.3 * expected),
                                 float(far.sum())))
                 continue
             out.append((px1, py1, px2, py2, float(part.sum())))
         return out
+
+
+def _tight_box(mask: np.ndarray, x0: int, y0: int, min_cover: float = 0.1
+               ) -> tuple[float, float, float, float] | None:
+    """The box of a part's pixels without its thin side attachments: columns filled over less
+    than `min_cover` of the part's height are a cast shadow, a line stub or a neighbour's
+    fingertip, never a leg or a torso, so they do not widen the box."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return None
+    height = rows[-1] + 1 - rows[0]
+    cover = mask.sum(axis=0)
+    cols = np.flatnonzero(cover >= max(1.0, min_cover * height))
+    if not len(cols):
+        cols = np.flatnonzero(cover)
+    sub = mask[:, cols[0]:cols[-1] + 1]
+    rows = np.flatnonzero(sub.any(axis=1))
+    return (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
+            float(y0 + rows[-1] + 1))
 
 
 def _camera_agrees(prior: CameraPrior, x: np.ndarray, y: np.ndarray, heights: np.ndarray,
