@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from factory.calibration.calibrator import FrameCalibration
 from factory.calibration.classic import ClassicBackend
@@ -48,6 +49,16 @@ def test_smoothing_removes_jitter_without_lag():
     assert err.mean() < raw_err.mean()
     # A steady pan is followed: no systematic lag (mean signed error near zero at the end).
     assert abs(np.mean(([r.camera.pan_degrees for r in smoothed] - truth_pan)[-5:])) < 0.05
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 8])
+def test_smoothing_short_runs(n):
+    # Segments can be shorter than the window: smoothing must neither crash nor move a run
+    # too short to smooth.
+    cams = _pan_sequence(n)
+    results = smooth_shot([FrameCalibration("ok", c, 1.0) for c in cams], window=7)
+    assert len(results) == n
+    assert all(r.camera is not None for r in results)
 
 
 def test_jump_detection():

@@ -90,9 +90,10 @@ def smooth_shot(results: list[FrameCalibration], window: int = 7) -> list[FrameC
         j = i
         while j < len(results) and results[j].status == "ok":
             j += 1
-        if j - i >= 5:
-            win = min(window, (j - i) // 2 * 2 + 1 if (j - i) % 2 == 0 else j - i)
-            win = max(win if win % 2 else win - 1, 3)
+        # An odd window no longer than the run (savgol_filter's interp mode needs that).
+        win = min(window, j - i if (j - i) % 2 else j - i - 1)
+        win = win if win % 2 else win - 1
+        if j - i >= 5 and win >= 3:
             vecs = np.array([camera_to_vector(r.camera, True) for r in results[i:j]])
             smooth = savgol_filter(vecs, win, 2, axis=0, mode="interp")
             for r, v in zip(results[i:j], smooth):
