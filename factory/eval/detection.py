@@ -2,7 +2,8 @@
 on the Roboflow football-players valid split (and train, for reference), measured in
 unstretched 1280x720 pixels (the 640x640 images are resized back to 16:9 and the labels scaled
 with them; goalkeeper, player and referee labels are all "person"), and on synthetic clips
-(factory.synth, the broadcast preset) with and without the true cameras.
+(factory.synth, the broadcast preset) with and without the true cameras; there people less
+than a quarter visible or cut to a sliver by the frame edge are ignored (synth_truth.py).
 
     .venv/bin/python -m factory.eval.detection [--data ../shared/data] [--out results/eval]
 """
@@ -19,6 +20,7 @@ import numpy as np
 from factory.detection import make_detector
 from factory.eval.detection_ap import coco_ap
 from factory.eval.detection_data import roboflow_images
+from factory.eval.synth_truth import person_truth
 
 PERSON_LABELS = ("goalkeeper", "player", "referee")
 
@@ -49,24 +51,26 @@ def synthetic_ap(detector, clip_dir: Path, seconds: float, seed: int, preset: st
     from factory.video import read_frames
 
     clip = render_clip(clip_dir, seconds=seconds, seed=seed, preset=preset)
-    truth = pq.read_table(clip.truth_dir / "gamestate.parquet").to_pandas()
+    truth = person_truth(clip.truth_dir)
     calib = pq.read_table(clip.truth_dir / "calibration.parquet").to_pylist()
     cameras = {r["frame"]: Camera.from_dict(r, clip.width, clip.height) for r in calib
                if r["status"] == "ok"}
     out = {"preset": preset, "seed": seed, "seconds": seconds}
     for mode in ("true_camera", "no_camera"):
-        gts, boxes, scores = [], [], []
+        gts, ignore, boxes, scores = [], [], [], []
         for index, frame in read_frames(clip.video_path):
             if index % step or index not in cameras:
                 continue
             cam = cameras[index] if mode == "true_camera" else None
             dets = detector.detect([frame], [cam])[0]
             keep = np.array([c != "ball" for c in dets.classes], bool)
-            t = truth[(truth.frame == index) & (truth.role != "ball")]
+            t = truth[truth.frame == index]
             gts.append(t[["x1", "y1", "x2", "y2"]].to_numpy(np.float64))
+            ignore.append(t["ignore"].to_numpy(bool))
             boxes.append(dets.boxes[keep])
             scores.append(dets.scores[keep])
-        out[mode] = {**coco_ap(gts, boxes, scores), "frames": len(gts)}
+        out[mode] = {**coco_ap(gts, boxes, scores, ignore=ignore), "frames": len(gts),
+                     "ignored_truth": int(sum(i.sum() for i in ignore))}
     return out
 
 

@@ -11,10 +11,13 @@ import numpy as np
 
 
 def coco_ap(truth: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
-            scores: Sequence[np.ndarray], max_dets: int = 100) -> dict[str, float]:
+            scores: Sequence[np.ndarray], max_dets: int = 100,
+            ignore: Sequence[np.ndarray] | None = None) -> dict[str, float]:
     """AP@[.5:.95], AP@50, AP@75 and recall (AR@max_dets) of one class over images.
 
-    truth[i]: Nx4 x1 y1 x2 y2 ground-truth boxes of image i; boxes[i], scores[i]: detections.
+    truth[i]: Nx4 x1 y1 x2 y2 ground-truth boxes of image i; boxes[i], scores[i]: detections;
+    ignore[i]: N bools, truth boxes that count neither as found nor as missed (COCO's crowd
+    flag: a detection on one is dropped, not a false positive).
     """
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -22,10 +25,13 @@ def coco_ap(truth: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
     images, annotations, results = [], [], []
     for i, (gt, det, sc) in enumerate(zip(truth, boxes, scores)):
         images.append({"id": i})
-        for b in np.asarray(gt, dtype=np.float64).reshape(-1, 4):
+        gt = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
+        skip = np.zeros(len(gt), bool) if ignore is None else np.asarray(ignore[i], bool)
+        for b, crowd in zip(gt, skip):
             w, h = b[2] - b[0], b[3] - b[1]
             annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": 1,
-                                "bbox": [b[0], b[1], w, h], "area": w * h, "iscrowd": 0})
+                                "bbox": [b[0], b[1], w, h], "area": w * h,
+                                "iscrowd": int(crowd)})
         for b, s in zip(np.asarray(det, dtype=np.float64).reshape(-1, 4),
                         np.asarray(sc, dtype=np.float64).reshape(-1)):
             results.append({"image_id": i, "category_id": 1, "score": float(s),

@@ -2,6 +2,9 @@
 HOTA), MOTA (CLEAR) and IDF1 (Identity), box IoU similarity, persons only (the ball is not
 tracked), every frame of every shot (close-ups included) as one trackeval sequence per shot.
 
+People less than a quarter visible or cut to a sliver by the frame edge are ignored as
+MOTChallenge ignores distractors (factory/eval/synth_truth.py, drop_distractor_matches).
+
 The detection and tracking stages run exactly as in a pipeline, with the true cameras as the
 calibration input (so tracking is measured apart from calibration errors).
 
@@ -57,6 +60,27 @@ def trackeval_sequence(frames: list[int], gt: dict, pred: dict) -> dict:
     return data
 
 
+def drop_distractor_matches(pred: dict, gt: dict, hidden: dict, min_iou: float = 0.5) -> dict:
+    """MOTChallenge's distractor rule: per frame, match predictions to all truth (counted and
+    ignored) one to one by IoU; a prediction matched to an ignored person (almost fully hidden,
+    or a sliver at the frame edge) is removed, neither a hit nor a false positive."""
+    from scipy.optimize import linear_sum_assignment
+
+    out = {}
+    for f, (ids, boxes) in pred.items():
+        h_boxes = hidden.get(f, (None, np.zeros((0, 4))))[1]
+        if not len(h_boxes) or not len(boxes):
+            out[f] = (ids, boxes)
+            continue
+        g_boxes = gt.get(f, (None, np.zeros((0, 4))))[1]
+        iou = iou_matrix(np.vstack([g_boxes, h_boxes]).astype(float), boxes.astype(float))
+        rows, cols = linear_sum_assignment(-iou)
+        drop = cols[(rows >= len(g_boxes)) & (iou[rows, cols] >= min_iou)]
+        keep = np.setdiff1d(np.arange(len(ids)), drop)
+        out[f] = (ids[keep], boxes[keep])
+    return out
+
+
 def _by_frame(df, id_column: str) -> dict:
     out = {}
     for f, g in df.groupby("frame"):
@@ -89,20 +113,20 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
 
     from factory.detection.stage import DetectionStage
     from factory.eval.detection_ap import coco_ap
+    from factory.eval.synth_truth import person_truth
     from factory.synth import render_clip
     from factory.tracking.stage import TrackingStage
 
     clip = _cached_clip(clip_dir, seconds, seed, preset) or render_clip(
         clip_dir, seconds=seconds, seed=seed, preset=preset)
-    truth = pq.read_table(clip.truth_dir / "gamestate.parquet").to_pandas()
-    truth = truth[truth.role != "ball"]
+    truth = person_truth(clip.truth_dir)
     calibration = pq.read_table(clip.truth_dir / "calibration.parquet")
     detector, tracker = DetectionStage(detection_config), TrackingStage(tracking_config)
     detector.setup()
     tracker.setup()
     metrics = [HOTA(), CLEAR({"PRINT_CONFIG": False}), Identity({"PRINT_CONFIG": False})]
     per_shot, seconds_det, seconds_track, frames_total = [], 0.0, 0.0, 0
-    ap_truth, ap_boxes, ap_scores = [], [], []
+    ap_truth, ap_ignore, ap_boxes, ap_scores = [], [], [], []
     for k, shot in enumerate(clip.shots):
         segment = {"video": clip.video_id, "path": str(clip.video_path), "fps": clip.fps,
                    "width": clip.width, "height": clip.height, "num_frames": clip.num_frames,
@@ -118,13 +142,18 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
         seconds_track += t2 - t1
         frames = list(range(shot.start, shot.end))
         frames_total += len(frames)
-        gt = _by_frame(truth[(truth.frame >= shot.start) & (truth.frame < shot.end)], "track_id")
-        pred = _by_frame(tracks.to_pandas(), "track_id")
+        shot_truth = truth[(truth.frame >= shot.start) & (truth.frame < shot.end)]
+        gt = _by_frame(shot_truth[~shot_truth.ignore], "track_id")
+        hidden = _by_frame(shot_truth[shot_truth.ignore], "track_id")
+        pred = drop_distractor_matches(_by_frame(tracks.to_pandas(), "track_id"), gt, hidden)
+        gt_all = _by_frame(shot_truth, "ignore")
         det_df = dets.to_pandas()
         det_df = det_df[det_df["class"] != "ball"]
         det_by_frame = {int(f): g for f, g in det_df.groupby("frame")}
         for f in frames:
-            ap_truth.append(gt.get(f, (None, np.zeros((0, 4))))[1])
+            flags, boxes = gt_all.get(f, (np.zeros(0, bool), np.zeros((0, 4))))
+            ap_truth.append(boxes)
+            ap_ignore.append(flags.astype(bool))
             g = det_by_frame.get(f)
             ap_boxes.append(np.zeros((0, 4)) if g is None else g[["x1", "y1", "x2", "y2"]].to_numpy())
             ap_scores.append(np.zeros(0) if g is None else g["score"].to_numpy())
@@ -143,7 +172,7 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     }
     return {"preset": preset, "seed": seed, "seconds": seconds, "frames": frames_total,
             "shots": [{"start": s.start, "end": s.end, "kind": s.kind} for s in clip.shots],
-            **summary, "detection_ap": coco_ap(ap_truth, ap_boxes, ap_scores),
+            **summary, "detection_ap": coco_ap(ap_truth, ap_boxes, ap_scores, ignore=ap_ignore),
             "detection_fps": frames_total / max(seconds_det, 1e-9),
             "tracking_fps": frames_total / max(seconds_track, 1e-9)}
 
