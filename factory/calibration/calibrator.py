@@ -19,6 +19,11 @@ from schemas.pitch import KEYPOINTS_3D
 MIN_OBSERVATIONS = 12
 MAX_MEAN_ERROR_PX = 8.0  # at the source resolution, over inliers
 MIN_INLIER_SHARE = 0.5
+# A camera is only `ok` when the image shows it: at least this share of its visible projected
+# ground lines must land on detected line pixels (FieldEvidence.support). Explaining the
+# detected pixels is not enough - a wrong camera can explain a few lines and draw the rest of
+# the template over grass, faces or the crowd. Picked on WC14 (see README).
+MIN_TEMPLATE_SUPPORT = 0.65
 
 
 @dataclass
@@ -29,6 +34,7 @@ class FrameCalibration:
     evidence: FieldEvidence | None = None
     keypoints: list[dict] = field(default_factory=list)  # projected template keypoints
     lines: list[dict] = field(default_factory=list)  # evidence lines with their classes
+    refused_for_support: bool = False  # failed only because the image does not support it
 
 
 def observations(ev: FieldEvidence) -> Observations:
@@ -91,6 +97,12 @@ def calibrate_evidence(ev: FieldEvidence, bounds: Bounds, with_k1: bool = False,
     err = float(res[keep].mean()) if keep.any() else float("inf")
     if err > MAX_MEAN_ERROR_PX * ev.width / 1280:
         return FrameCalibration("failed", evidence=ev)
+    if ev.support is not None and ev.support < MIN_TEMPLATE_SUPPORT:
+        # Checked last, so that a frame refused here passed every other check (evaluations
+        # use this to study the threshold).
+        refused = FrameCalibration("failed", evidence=ev)
+        refused.refused_for_support = True
+        return refused
     lines = [{"cls": c, "points": p.astype(np.float32).tolist(), "confidence": float(conf)}
              for c, (p, conf) in ev.lines.items()]
     return FrameCalibration("ok", cam, err, ev, projected_keypoints(cam), lines)

@@ -42,11 +42,19 @@ class ClassicConfig:
     search_width: int = 320  # cold-start search resolution
     max_points: int = 250  # line pixels used by the solver
     min_grass_fraction: float = 0.25  # below: not a pitch view
+    # Green pixels themselves (the surface mask fills holes, so a close-up's face or shirt in
+    # front of a green backdrop counts as surface): WC14 pitch views have >= 0.35 of the
+    # frame green and >= 0.96 of their surface green (players and lines are small holes).
+    min_green_fraction: float = 0.25
+    min_green_share_of_surface: float = 0.8
     min_line_pixels: int = 150  # at work resolution
     gates_px: tuple[float, ...] = (24.0, 12.0, 6.0, 4.0)  # ICP gates at work resolution
     track_gates_px: tuple[float, ...] = (8.0, 4.0)  # from the previous frame's camera
     track_max_nfev: int = 12
-    candidates: int = 8  # search hypotheses refined on a cold start
+    # Search hypotheses refined on a cold start: 8 often missed the right basin on steep
+    # penalty-area views of WC14 (the right camera scored higher but was not among them).
+    candidates: int = 16
+    support_gate_px: float = 4.0  # template_support gate at work resolution
 
 
 def _sample_points(mask: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -131,11 +139,15 @@ class ClassicBackend:
         masks = surface_masks(small)
         ev = FieldEvidence(width, height, False, grass_fraction=masks.grass_fraction)
         if masks.grass_fraction < cfg.min_grass_fraction or (
+                masks.green_fraction < cfg.min_green_fraction) or (
+                masks.green_fraction < cfg.min_green_share_of_surface * masks.grass_fraction) or (
                 np.count_nonzero(masks.lines) < cfg.min_line_pixels):
             return ev
         ev.is_pitch_view = True
         points = _sample_points(masks.lines, cfg.max_points)
         gates = tuple(g * ww / 640 for g in cfg.gates_px)
+        support_gate = cfg.support_gate_px * ww / 640
+        dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
         best = None
         if previous is not None:
             cam, idx, classes, share = icp(previous.rescaled(ww, wh), points,
@@ -145,14 +157,13 @@ class ClassicBackend:
                 best = (share, cam, idx, classes)
         if best is None:
             best_score = -1.0
-            dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
             for cam in self._search(masks):
                 result = icp(cam, points, gates, self.bounds)
                 if not self._plausible(result[0]):
                     continue
                 # Explaining the line pixels is not enough (a wide view explains everything):
                 # the projected template must also be found in the image.
-                score = result[3] * template_support(result[0], dt, masks.grass, gates[-1])
+                score = result[3] * template_support(result[0], dt, masks.grass, support_gate)
                 if score > best_score:
                     best_score, best = score, (result[3], *result[:3])
             if best is None:
@@ -161,6 +172,7 @@ class ClassicBackend:
         if share <= 0.0 or len(idx) < 12:
             return ev
         inv = width / ww
+        ev.support = template_support(cam, dt, masks.grass, support_gate)
         ev.camera_hint = cam.rescaled(width, height)
         ev.hint_is_fit = True
         cls_arr = np.asarray(classes)
@@ -168,6 +180,17 @@ class ClassicBackend:
             sel = idx[cls_arr == cls]
             ev.lines[cls] = (points[sel] * inv, float(share))
         return ev
+
+    def image_support(self, bgr: np.ndarray, camera: Camera) -> float:
+        """template_support of any camera on an image (checks, tests, diagnostics)."""
+        cfg = self.config
+        scale = cfg.work_width / bgr.shape[1]
+        small = cv2.resize(bgr, (cfg.work_width, int(round(bgr.shape[0] * scale))),
+                           interpolation=cv2.INTER_AREA)
+        masks = surface_masks(small)
+        dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
+        cam = camera.rescaled(small.shape[1], small.shape[0])
+        return template_support(cam, dt, masks.grass, cfg.support_gate_px * small.shape[1] / 640)
 
     def _plausible(self, camera: Camera) -> bool:
         """The prior's side of the pitch: a main broadcast camera stands outside the

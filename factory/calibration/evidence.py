@@ -28,3 +28,7 @@ class FieldEvidence:
     # True when camera_hint is already a least-squares fit to exactly these lines.
     hint_is_fit: bool = False
     grass_fraction: float = 0.0
+    # Share of the camera_hint's visible projected ground lines (on the grass) that land on
+    # detected line pixels within a few pixels: the image's own check of the camera. None when
+    # the backend cannot measure it (the calibrator then does not gate on it).
+    support: float | None = None

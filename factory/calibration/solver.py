@@ -139,67 +139,94 @@ class _Residuals:
         self.size = len(self.kp3) * 2 + len(self.uv)
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        r = batch_rotations(x[0], x[1], x[2])
-        pc = (self.points3 - x[3:6]) @ r.T
-        z = pc[:, 2]
+        """Template points through B parameter vectors (B x P): B x N x 2 pixels."""
+        r = batch_rotations(x[:, 0], x[:, 1], x[:, 2])
+        pc = np.einsum("bij,bnj->bni", r, self.points3[None] - x[:, None, 3:6])
+        z = pc[..., 2]
         with np.errstate(divide="ignore", invalid="ignore"):
-            xy = pc[:, :2] / z[:, None]
-        if len(x) > 7:
-            xy = xy * (1.0 + x[7] * (xy ** 2).sum(axis=1))[:, None]
-        f = np.exp(x[6])
-        uv = xy * f + [self.cx, self.cy]
+            xy = pc[..., :2] / z[..., None]
+        if x.shape[1] > 7:
+            xy = xy * (1.0 + x[:, 7, None] * (xy ** 2).sum(axis=-1))[..., None]
+        uv = xy * np.exp(x[:, 6])[:, None, None] + [self.cx, self.cy]
         uv[z <= 1e-3] = np.nan
         return uv
 
     def _circle_residuals(self, x: np.ndarray, out: np.ndarray) -> None:
         """Per point: back-project it to the pitch, take the circle point at the same angle
         around the centre (clamped to the arc), project that and measure in pixels. O(N),
-        where a distance to a sampled polyline would be O(N x samples)."""
-        r = batch_rotations(x[0], x[1], x[2])
-        f = np.exp(x[6])
-        k = np.array([[f, 0, self.cx], [0, f, self.cy], [0, 0, 1.0]])
-        h = k @ np.column_stack([r[:, 0], r[:, 1], -r @ x[3:6]])
+        where a distance to a sampled polyline would be O(N x samples). Batched over B
+        parameter vectors (x: B x P, out: B x M)."""
+        r = batch_rotations(x[:, 0], x[:, 1], x[:, 2])
+        f = np.exp(x[:, 6])
+        k = np.zeros((len(x), 3, 3))
+        k[:, 0, 0], k[:, 1, 1], k[:, 0, 2], k[:, 1, 2], k[:, 2, 2] = f, f, self.cx, self.cy, 1.0
+        t = -np.einsum("bij,bj->bi", r, x[:, 3:6])
+        h = k @ np.stack([r[:, :, 0], r[:, :, 1], t], axis=-1)
         try:
             hinv = np.linalg.inv(h)
         except np.linalg.LinAlgError:
             for idx, _ in self.circles:
-                out[idx] = 1e3
+                out[:, idx] = 1e3
             return
         for idx, c in self.circles:
             p = self.uv[idx]
-            q = np.column_stack([p, np.ones(len(p))]) @ hinv.T
+            q = np.einsum("bij,nj->bni", hinv, np.column_stack([p, np.ones(len(p))]))
             with np.errstate(divide="ignore", invalid="ignore"):
-                ang = np.degrees(np.arctan2(q[:, 1] / q[:, 2] - c.cy, q[:, 0] / q[:, 2] - c.cx))
+                ang = np.degrees(np.arctan2(q[..., 1] / q[..., 2] - c.cy,
+                                            q[..., 0] / q[..., 2] - c.cx))
             mid = (c.start_deg + c.end_deg) / 2
             ang = (ang - mid + 180.0) % 360.0 - 180.0 + mid  # unwrap around the arc's middle
             ang = np.radians(np.clip(ang, c.start_deg, c.end_deg))
-            pts3 = np.column_stack([c.cx + c.radius * np.cos(ang), c.cy + c.radius * np.sin(ang),
-                                    np.zeros(len(ang))])
-            pc = (pts3 - x[3:6]) @ r.T
+            # The circle point relative to the camera, then through the camera (ground plane).
+            gx = c.cx + c.radius * np.cos(ang) - x[:, 3, None]
+            gy = c.cy + c.radius * np.sin(ang) - x[:, 4, None]
+            gz = -x[:, 5, None]
+            pc = (r[:, None, :, 0] * gx[..., None] + r[:, None, :, 1] * gy[..., None]
+                  + r[:, None, :, 2] * gz[..., None])
             with np.errstate(divide="ignore", invalid="ignore"):
-                proj = pc[:, :2] / pc[:, 2:3] * f + [self.cx, self.cy]
-            d = np.hypot(*(proj - p).T)
-            d[pc[:, 2] <= 1e-3] = 1e3
-            out[idx] = d
+                proj = pc[..., :2] / pc[..., 2:3] * f[:, None, None] + [self.cx, self.cy]
+            d = np.hypot(proj[..., 0] - p[:, 0], proj[..., 1] - p[:, 1])
+            d[pc[..., 2] <= 1e-3] = 1e3
+            out[:, idx] = d
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def batch(self, x: np.ndarray) -> np.ndarray:
+        """Residual vectors of B parameter vectors (B x P) -> B x M."""
         uv = self.project(x)
-        out = np.empty(self.size)
+        out = np.empty((len(x), self.size))
         nk = len(self.kp3)
-        out[: 2 * nk] = (uv[:nk] - self.kp_uv).ravel()
-        lines = out[2 * nk:]
+        out[:, : 2 * nk] = (uv[:, :nk] - self.kp_uv).reshape(len(x), -1)
+        lines = out[:, 2 * nk:]
         if self.straight:
-            a, b = uv[self.s_a], uv[self.s_a + 1]
+            a, b = uv[:, self.s_a], uv[:, self.s_a + 1]
             d = b - a
             p = self.uv[self.s_idx]
-            n = np.hypot(d[:, 0], d[:, 1])
-            lines[self.s_idx] = np.abs(d[:, 0] * (p[:, 1] - a[:, 1])
-                                       - d[:, 1] * (p[:, 0] - a[:, 0])) / np.maximum(n, 1e-9)
+            n = np.hypot(d[..., 0], d[..., 1])
+            lines[:, self.s_idx] = np.abs(d[..., 0] * (p[:, 1] - a[..., 1])
+                                          - d[..., 1] * (p[:, 0] - a[..., 0])) / np.maximum(n, 1e-9)
         for idx, s0, s1 in self.curves:
-            lines[idx] = _nearest_distance(self.uv[idx], uv[s0:s1])
+            for i in range(len(x)):
+                lines[i, idx] = _nearest_distance(self.uv[idx], uv[i, s0:s1])
         if self.circles:
             self._circle_residuals(x, lines)
         return np.nan_to_num(out, nan=1e3, posinf=1e3)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.batch(x[None])[0]
+
+
+def _batched_jacobian(fun: _Residuals, x0: np.ndarray, sel: np.ndarray):
+    """Forward-difference Jacobian over the free parameters, all steps in one batched
+    evaluation: the residuals cost mostly per-call overhead, so one call of 1 + n vectors
+    is several times cheaper than scipy's n + 1 separate calls (the step is scipy's
+    2-point rule)."""
+    def jac(y: np.ndarray, f0: np.ndarray | None = None) -> np.ndarray:
+        steps = np.sqrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(y))
+        xs = np.repeat(x0[None], len(sel) + 1, axis=0)
+        xs[:, sel] = y
+        xs[np.arange(1, len(sel) + 1), sel] += steps
+        f = fun.batch(xs)
+        return ((f[1:] - f[0]) / steps[:, None]).T
+    return jac
 
 
 def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bool = False,
@@ -222,8 +249,8 @@ def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bo
         x[sel] = y
         return fun(x)
 
-    sol = least_squares(partial, x0[sel], loss="soft_l1", f_scale=scale_px, max_nfev=max_nfev,
-                        x_scale="jac")
+    sol = least_squares(partial, x0[sel], jac=_batched_jacobian(fun, x0, sel), loss="soft_l1",
+                        f_scale=scale_px, max_nfev=max_nfev, x_scale="jac")
     x = x0.copy()
     x[sel] = sol.x
     return vector_to_camera(x, w, h)

@@ -19,10 +19,14 @@ class SurfaceMasks:
     grass: np.ndarray  # uint8 0/255, the playing surface (holes of players and lines filled)
     lines: np.ndarray  # uint8 0/255, thin white line pixels on the surface
     grass_fraction: float  # share of the frame that is playing surface
+    # Share of the frame that is green grass itself (the surface above has its holes filled:
+    # players, lines, and also the player's body of a close-up in front of a green backdrop).
+    green_fraction: float = 1.0
 
 
-def grass_mask(bgr: np.ndarray) -> np.ndarray:
-    """The playing surface: pixels near the frame's dominant green hue, closed and filled."""
+def grass_mask(bgr: np.ndarray) -> tuple[np.ndarray, float]:
+    """The playing surface (pixels near the frame's dominant green hue, closed and filled)
+    and the share of the frame that is green."""
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
     h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     green = (h >= 28) & (h <= 95) & (s >= 40) & (v >= 30)
@@ -31,6 +35,7 @@ def grass_mask(bgr: np.ndarray) -> np.ndarray:
         med = float(np.median(h[green]))
         green = (np.abs(h.astype(np.int16) - med) <= 15) & (s >= 35) & (v >= 30)
     mask = green.astype(np.uint8) * 255
+    green_fraction = float(green.mean())
     k = max(3, (bgr.shape[1] // 100) | 1)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k * 2 + 1, k * 2 + 1)))
@@ -44,7 +49,7 @@ def grass_mask(bgr: np.ndarray) -> np.ndarray:
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(mask)
     cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
-    return filled
+    return filled, green_fraction
 
 
 def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 7.0) -> np.ndarray:
@@ -89,6 +94,8 @@ def surface_masks(bgr: np.ndarray) -> SurfaceMasks:
     # morphology and component analysis dominate the cost) and scale it back up.
     h, w = bgr.shape[:2]
     small = cv2.resize(bgr, (max(w // 4, 16), max(h // 4, 9)), interpolation=cv2.INTER_AREA)
-    grass = cv2.resize(grass_mask(small), (w, h), interpolation=cv2.INTER_NEAREST)
+    grass, green_fraction = grass_mask(small)
+    grass = cv2.resize(grass, (w, h), interpolation=cv2.INTER_NEAREST)
     lines = line_mask(bgr, grass)
-    return SurfaceMasks(grass, lines, float(np.count_nonzero(grass)) / grass.size)
+    return SurfaceMasks(grass, lines, float(np.count_nonzero(grass)) / grass.size,
+                        green_fraction)

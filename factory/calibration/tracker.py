@@ -57,8 +57,11 @@ class ShotTracker:
     def step(self, bgr: np.ndarray) -> FrameCalibration:
         try:
             result = self._solve(bgr, self.predicted())
-            if (result.status == "ok" and self.previous is not None
-                    and is_jump(result.camera, self.previous)):
+            # A tracked camera the image does not support (failed) or one that jumped is
+            # re-solved cold: the previous frame's camera may have led the labelling astray.
+            if self.previous is not None and (
+                    result.status == "failed"
+                    or (result.status == "ok" and is_jump(result.camera, self.previous))):
                 result = self._solve(bgr, None)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
             # A numerical breakdown on a weird frame is a failed frame, not a crashed shot.

@@ -89,14 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="results/eval")
     ap.add_argument("--backend", default="classic")
     ap.add_argument("--model-path", default=None)
+    ap.add_argument("--closeups", type=int, default=None,
+                    help="cuts to close-ups (not pitch views), to measure the status; "
+                         "default: the preset's")
     args = ap.parse_args(argv)
+    overrides = {} if args.closeups is None else {
+        "num_cuts": max(2 * args.closeups - 1, 0), "closeup_cuts": args.closeups}
     from factory.synth import render_clip
 
     with tempfile.TemporaryDirectory(prefix="calib-synth-") as tmp:
-        clip = render_clip(tmp, seconds=args.seconds, seed=args.seed, preset=args.preset)
+        clip = render_clip(tmp, seconds=args.seconds, seed=args.seed, preset=args.preset,
+                            **overrides)
         report = evaluate_clip(clip, args.backend, args.model_path)
     report["summary"].update(preset=args.preset, seconds=args.seconds, seed=args.seed,
-                             backend=args.backend)
+                             backend=args.backend, overrides=overrides)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration_soccernet.json").write_text(json.dumps(report, indent=1))

@@ -20,6 +20,38 @@ from factory.eval.calibration_metrics import iou_part, iou_whole
 from factory.eval.calibration_wc14_data import load_wc14
 
 
+def status_figures(rows: list[dict], good_iou: float = 0.9) -> dict:
+    """How well the status separates good from wrong cameras: of the frames marked ok, the
+    share with IoU_part >= good_iou (precision); of the frames whose candidate camera was wrong
+    (< good_iou), the share not marked ok (rejection)."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    wrong = [r for r in rows if r["candidate_iou_part"] < good_iou]
+    return {"ok_precision@0.9": (sum(r["iou_part"] >= good_iou for r in ok) / len(ok)
+                                 if ok else None),
+            "wrong_candidates": len(wrong),
+            "wrong_rejected": (sum(r["status"] != "ok" for r in wrong) / len(wrong)
+                               if wrong else None),
+            "mean_iou_part_of_ok": float(np.mean([r["iou_part"] for r in ok])) if ok else None}
+
+
+def support_sweep(rows: list[dict], thresholds=(0.0, 0.6, 0.65, 0.7, 0.75, 0.8)) -> list[dict]:
+    """The status figures as they would be with another MIN_TEMPLATE_SUPPORT: a frame is ok
+    at threshold t when it passed every other check and its support is >= t (the camera is
+    the backend's, so its IoU is candidate_iou_part). Same run, same cameras."""
+    out = []
+    for t in thresholds:
+        sim = []
+        for r in rows:
+            passed = r["status"] == "ok" or r["refused_for_support"]
+            ok = passed and (r["support"] is None or r["support"] >= t)
+            iou = r["candidate_iou_part"] if ok else 0.0
+            sim.append({**r, "status": "ok" if ok else "failed", "iou_part": iou})
+        out.append({"min_support": t, "ok": sum(r["status"] == "ok" for r in sim),
+                    "mean_iou_part": float(np.mean([r["iou_part"] for r in sim])),
+                    **status_figures(sim)})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -46,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         row = {"split": f.split, "frame": f.index, "status": res.status,
                "iou_part": iou_part(f.homography, pred, w, h),
                "iou_whole": iou_whole(f.homography, pred, w, h), "seconds": seconds}
+        # The status check's inputs, and how good the camera it judged really was (the
+        # backend's camera, kept even when the frame is refused), to pick thresholds.
+        ev = res.evidence
+        hint = ev.camera_hint if ev is not None else None
+        row.update(refused_for_support=res.refused_for_support,
+                   support=None if ev is None else ev.support,
+                   grass_fraction=None if ev is None else ev.grass_fraction,
+                   candidate_iou_part=iou_part(
+                       f.homography, hint.image_to_pitch_homography() if hint else None, w, h))
         rows.append(row)
         print(f"{f.split}/{f.index}: {res.status} part {row['iou_part']:.3f} "
               f"whole {row['iou_whole']:.3f} {seconds:.1f}s", flush=True)
@@ -55,9 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         "mean_iou_part": float(np.mean([r["iou_part"] for r in rows])),
         "mean_iou_whole": float(np.mean([r["iou_whole"] for r in rows])),
         "median_iou_part": float(np.median([r["iou_part"] for r in rows])),
+        **status_figures(rows),
         "mean_seconds_cold": float(np.mean([r["seconds"] for r in rows])),
         "backend": args.backend,
     }
+    summary["support_sweep"] = support_sweep(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "calibration_wc14.json").write_text(json.dumps({"summary": summary, "frames": rows},

@@ -1,0 +1,78 @@
+"""Frame status: a camera is `ok` only when the image supports it; close-ups and crowd are
+not pitch views; a wrong camera is refused (failed), never returned."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from factory.calibration import calibrator
+from factory.calibration.calibrator import calibrate_evidence
+from factory.calibration.classic import ClassicBackend
+from factory.calibration.solver import Bounds
+from factory.calibration.surface import surface_masks
+from factory.calibration.tracker import ShotTracker
+from factory.geometry.camera import Camera
+from test_calibration import H, W, _drawn_pitch, _perturbed, _true_camera
+
+
+def _closeup() -> np.ndarray:
+    """A player's head and shirt filling the frame in front of a green backdrop: the surface
+    mask fills the hole the player makes in the grass, the green itself is a thin ring."""
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:] = (40, 120, 50)
+    cv2.ellipse(img, (W // 2, H // 2), (int(W * 0.46), int(H * 0.46)), 0, 0, 360,
+                (60, 40, 150), -1)  # shirt
+    cv2.ellipse(img, (W // 2, H // 3), (W // 7, H // 4), 0, 0, 360, (140, 170, 215), -1)  # face
+    for k in range(6):  # bright strands (hair, shirt seams): thin ridges like painted lines
+        cv2.line(img, (W // 3 + 60 * k, H // 2), (W // 3 + 60 * k + 40, H - 120),
+                 (235, 235, 235), 3)
+    noise = np.random.default_rng(3).normal(0, 3, img.shape)
+    return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def test_closeup_in_front_of_grass_is_not_a_pitch_view():
+    img = _closeup()
+    masks = surface_masks(cv2.resize(img, (640, 360), interpolation=cv2.INTER_AREA))
+    assert masks.green_fraction < masks.grass_fraction  # the filled hole is not grass
+    result = ShotTracker(ClassicBackend()).step(img)
+    assert result.status == "not-a-pitch-view"
+    assert result.camera is None
+
+
+def test_support_separates_the_true_camera_from_a_wrong_one():
+    cam = _true_camera()
+    img = _drawn_pitch(cam)
+    backend = ClassicBackend()
+    assert backend.image_support(img, cam) > 0.8
+    assert backend.image_support(img, _perturbed(cam)) < calibrator.MIN_TEMPLATE_SUPPORT
+    # The solved frame carries its own support and is ok.
+    ev = backend.detect(img)
+    assert ev.support is not None and ev.support >= calibrator.MIN_TEMPLATE_SUPPORT
+    assert calibrate_evidence(ev, Bounds()).status == "ok"
+
+
+def test_a_camera_the_image_does_not_support_is_refused():
+    cam = _true_camera()
+    img = _drawn_pitch(cam)
+    backend = ClassicBackend()
+    ev = backend.detect(img)
+    wrong: Camera = _perturbed(cam)
+    # The same line labels, judged against a wrong camera's view of the template.
+    ev.support = backend.image_support(img, wrong)
+    result = calibrate_evidence(ev, Bounds())
+    assert result.status == "failed" and result.camera is None
+
+
+def test_tracker_retries_cold_when_the_tracked_camera_is_refused():
+    cam = _true_camera()
+    img = _drawn_pitch(cam)
+    tracker = ShotTracker(ClassicBackend())
+    # A wrong previous camera (another part of the pitch): tracking from it fails the
+    # support check, the cold solve finds the true one.
+    tracker.previous = Camera(cam.pan_degrees + 25, cam.tilt_degrees, 0.0,
+                              cam.position_meters, cam.x_focal_length, cam.y_focal_length,
+                              cam.principal_point, W, H)
+    result = tracker.step(img)
+    assert result.status == "ok"
+    assert abs(result.camera.pan_degrees - cam.pan_degrees) < 1.0
