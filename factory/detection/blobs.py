@@ -98,7 +98,14 @@ class BlobDetector:
         if grass_model is None:  # not a pitch view
             return FrameDetections()
         surface = playing_surface(grass_model.mask(hsv), size=(w, h))
-        unlike, darker = _unlike_local_grass(img, self.contrast, self.shadow_chroma)
+        # The pixel work is done only on the rows the pitch spans (the stands above it are
+        # often a third of the frame), plus a margin for heads above the far touchline.
+        y0 = int(max(0, surface.top.min() - 0.1 * h))
+        y1 = int(min(h, max(surface.bottom.max(), y0)))
+        unlike, darker = (np.zeros((h, w), np.uint8) for _ in range(2))
+        if y1 > y0:
+            unlike[y0:y1], darker[y0:y1] = _unlike_local_grass(img[y0:y1], self.contrast,
+                                                               self.shadow_chroma, h)
         fg = cv2.bitwise_and(unlike, surface.mask(h))
         # Pitch-line paint and overlays (a broadcaster's semi-transparent watermark) only
         # brighten the grass; a person always has parts darker than it (hair, boots, shadowed
@@ -280,16 +287,17 @@ def _person_score(bw: float, bh: float, area: float, expected: float) -> float:
     return float(size * np.sqrt(aspect) * fill)
 
 
-def _unlike_local_grass(img: np.ndarray, contrast: float, shadow_chroma: float = 10.0
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def _unlike_local_grass(img: np.ndarray, contrast: float, shadow_chroma: float = 10.0,
+                        frame_height: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pixels whose colour differs from the local grass colour (the median of a window much
     larger than a player), which follows mowing stripes and shadows and still separates a
-    lime kit from the grass around it. Also returns the pixels darker than the grass."""
+    lime kit from the grass around it. Also returns the pixels darker than the grass.
+    `img` may be a band of rows of a frame `frame_height` tall (the window scales with it)."""
     h, w = img.shape[:2]
     lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB)
     # The window (a twentieth of the frame height) is wider than a main-camera player, so
     # the median is grass even where one stands (tuned on Roboflow train/valid).
-    factor = max(1, round(h / 180))
+    factor = max(1, round((frame_height or h) / 180))
     small = cv2.resize(lab, (max(1, w // factor), max(1, h // factor)),
                        interpolation=cv2.INTER_AREA)
     local = cv2.resize(cv2.medianBlur(small, 9), (w, h), interpolation=cv2.INTER_LINEAR)
@@ -335,6 +343,8 @@ def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
     for a, b, k in bands:
         pad_a, pad_b = max(0, a - 4 * k), min(h, b + 4 * k)
         band = fg[pad_a:pad_b]
+        if not cv2.countNonZero(band):  # the stands, cut off before: nothing to open
+            continue
         o = cv2.morphologyEx(band, cv2.MORPH_OPEN,
                              cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
         if lines is not None:  # rejoin the halves of a body that a removed line cut apart
@@ -348,7 +358,14 @@ def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
         part = cv2.morphologyEx(part, cv2.MORPH_CLOSE,
                                 cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * k + 1)))
         body[a:b] = part[a - pad_a:b - pad_a]
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    # Labelling costs per pixel: label only the rows that have any body.
+    rows = np.flatnonzero(cv2.reduce(body, 1, cv2.REDUCE_MAX).ravel())
+    labels = np.zeros(body.shape, np.int32)
+    if not len(rows):
+        return np.zeros((0, 5), np.int32), labels, np.zeros(0, np.int64)
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    _, labels[r0:r1], stats, _ = cv2.connectedComponentsWithStats(body[r0:r1], connectivity=8)
     stats = stats[1:]
+    stats[:, cv2.CC_STAT_TOP] += r0
     keep = stats[:, cv2.CC_STAT_AREA] >= 6
     return stats[keep], labels, np.flatnonzero(keep) + 1
