@@ -1,0 +1,75 @@
+"""Blob parts and the synthetic-truth evaluation rules: tight part boxes, side-by-side splits,
+COCO crowd (ignored) truth and MOTChallenge-style distractors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from factory.detection.blobs import BlobDetector, _cuts, _tight_box
+from factory.eval.detection_ap import coco_ap
+from factory.eval.synth_truth import person_truth
+from factory.eval.tracking import drop_distractor_matches
+
+
+def test_tight_box_leaves_out_a_shadow_beside_the_feet():
+    mask = np.zeros((40, 30), bool)
+    mask[:, 5:13] = True  # the body, 8 columns
+    mask[37:40, 13:28] = True  # a cast shadow: 3 rows along the ground
+    assert _tight_box(mask, 100, 200) == (105.0, 200.0, 113.0, 240.0)
+    assert _tight_box(np.zeros((5, 5), bool), 0, 0) is None
+
+
+def test_two_people_side_by_side_are_cut_at_the_gap_between_heads():
+    mask = np.zeros((50, 30), bool)
+    mask[:, 2:12] = True
+    mask[:, 17:27] = True
+    mask[25:30, 12:17] = True  # hands touching at waist height
+    upper = mask[:25].sum(axis=0).astype(float)
+    cuts = _cuts(upper, 2, valley=0.8)
+    assert len(cuts) == 3 and 12 <= cuts[1] <= 17
+    one_wide = np.zeros((50, 30), bool)
+    one_wide[:, 2:27] = True  # one broad body: no valley, no cut
+    assert _cuts(one_wide[:25].sum(axis=0).astype(float), 2, valley=0.8) == [0, 30]
+
+
+def test_split_gives_each_person_of_a_column_its_own_width():
+    labels = np.zeros((100, 40), np.int32)
+    labels[0:40, 5:13] = 1  # the far person, narrow
+    labels[40:100, 2:30] = 1  # the near one, wide, hides the far one's feet
+    stat = np.array([0, 0, 40, 100, 0])
+    parts = BlobDetector._split(labels, 1, stat, expected=58.0)
+    widths = sorted(round(p[2] - p[0]) for p in parts)
+    assert widths == [8, 28]
+
+
+def test_coco_ap_ignores_crowd_truth():
+    truth = [np.array([[0, 0, 10, 20], [50, 0, 60, 20.0]])]
+    found = [np.array([[0, 0, 10, 20.0]])]
+    assert coco_ap(truth, found, [np.array([0.9])])["ap50"] < 0.6
+    r = coco_ap(truth, found, [np.array([0.9])], ignore=[np.array([False, True])])
+    assert r["ap50"] == pytest.approx(1.0)
+
+
+def test_person_truth_flags_hidden_and_sliver_people(tmp_path):
+    keys = {"video": "v", "shot": 0, "frame": 0}
+    pd.DataFrame([{**keys, "track_id": i, "x1": 0.0, "y1": 0.0, "x2": 10.0, "y2": 20.0,
+                   "role": r} for i, r in enumerate(["player", "player", "player", "ball"])]
+                 ).to_parquet(tmp_path / "gamestate.parquet")
+    pd.DataFrame([{**keys, "track_id": 0, "visible_pixels": 150, "occlusion": 0.1},
+                  {**keys, "track_id": 1, "visible_pixels": 150, "occlusion": 0.9},
+                  {**keys, "track_id": 2, "visible_pixels": 12, "occlusion": 0.0}]
+                 ).to_parquet(tmp_path / "synth_persons.parquet")
+    t = person_truth(tmp_path)
+    assert list(t.track_id) == [0, 1, 2] and list(t.ignore) == [False, True, True]
+
+
+def test_predictions_on_ignored_people_are_dropped_not_counted():
+    box = np.array([[0, 0, 10, 20.0]])
+    gt = {0: (np.array([1]), box)}
+    hidden = {0: (np.array([2]), box + [30, 0, 30, 0])}
+    pred = {0: (np.array([7, 8, 9]), np.vstack([box, box + [30, 0, 30, 0],
+                                                box + [80, 0, 80, 0]]))}
+    ids, boxes = drop_distractor_matches(pred, gt, hidden)[0]
+    assert list(ids) == [7, 9] and len(boxes) == 2
