@@ -57,8 +57,10 @@ class ClassicConfig:
     support_gate_px: float = 4.0  # template_support gate at work resolution
 
 
-def _sample_points(mask: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    ys, xs = np.nonzero(mask)
+def _sample_points(mask: np.ndarray | tuple[np.ndarray, np.ndarray], n: int,
+                   seed: int = 0) -> np.ndarray:
+    """At most n line pixels of a mask (or of its np.nonzero, computed once per frame)."""
+    ys, xs = np.nonzero(mask) if isinstance(mask, np.ndarray) else mask
     if len(xs) > n:
         # An even spread over the raster order: deterministic and cheaper than a random draw.
         idx = np.linspace(0, len(xs) - 1, n).astype(np.int64)
@@ -82,7 +84,7 @@ def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np
 
 def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
         bounds: Bounds, max_nfev: int = 25,
-        free: tuple[tuple[int, ...] | None, ...] | None = None
+        free: tuple[tuple[int, ...] | None, ...] | None = None, fast: bool = False
         ) -> tuple[Camera, np.ndarray, list[str], float]:
     """Alternate labelling and refitting; returns camera, labelled indices, classes and the
     share of points explained within the last gate. free: per gate, the parameters refitted
@@ -94,7 +96,7 @@ def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
             return camera, idx, classes, 0.0
         obs = Observations(line_classes=classes, line_uv=points[idx])
         new = refine(camera, obs, scale_px=max(1.0, gate / 4), max_nfev=max_nfev,
-                     free=free[min(k, len(free) - 1)] if free else None)
+                     free=free[min(k, len(free) - 1)] if free else None, fast=fast)
         if not bounds.accept(new):
             return camera, idx, classes, 0.0
         camera = new
@@ -144,7 +146,8 @@ class ClassicBackend:
                 np.count_nonzero(masks.lines) < cfg.min_line_pixels):
             return ev
         ev.is_pitch_view = True
-        points = _sample_points(masks.lines, cfg.max_points)
+        line_pixels = np.nonzero(masks.lines)
+        points = _sample_points(line_pixels, cfg.max_points)
         gates = tuple(g * ww / 640 for g in cfg.gates_px)
         support_gate = cfg.support_gate_px * ww / 640
         dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
@@ -152,7 +155,8 @@ class ClassicBackend:
         if previous is not None:
             cam, idx, classes, share = icp(previous.rescaled(ww, wh), points,
                                            tuple(g * ww / 640 for g in cfg.track_gates_px),
-                                           self.bounds, cfg.track_max_nfev, TRACK_FREE)
+                                           self.bounds, cfg.track_max_nfev, TRACK_FREE,
+                                           fast=True)
             if share >= 0.5:
                 best = (share, cam, idx, classes)
         if best is None:

@@ -229,20 +229,74 @@ def _batched_jacobian(fun: _Residuals, x0: np.ndarray, sel: np.ndarray):
     return jac
 
 
+def _robust_lm(fun: _Residuals, x0: np.ndarray, sel: np.ndarray, scale: float,
+               max_iter: int) -> np.ndarray:
+    """Levenberg-Marquardt on the soft-L1 loss by iteratively reweighted least squares
+    (weight 1 / sqrt(1 + (r / scale)^2), the loss's derivative), one batched evaluation per
+    iteration giving the residuals and the forward-difference Jacobian together. For the
+    small, well-initialised problems of frame-to-frame tracking this reaches scipy's optimum
+    at a fraction of least_squares' per-iteration overhead."""
+    x = x0.copy()
+    steps_base = np.sqrt(np.finfo(float).eps)
+    lam = 1e-3
+
+    def cost(r: np.ndarray) -> float:
+        return float(np.sum(2.0 * (np.sqrt(1.0 + (r / scale) ** 2) - 1.0)))
+
+    xs = np.repeat(x[None], len(sel) + 1, axis=0)
+    for _ in range(max_iter):
+        steps = steps_base * np.maximum(1.0, np.abs(x[sel]))
+        xs[:] = x
+        xs[np.arange(1, len(sel) + 1), sel] += steps
+        f = fun.batch(xs)
+        r = f[0]
+        jac = ((f[1:] - r) / steps[:, None]).T
+        w = 1.0 / np.sqrt(1.0 + (r / scale) ** 2)
+        jw = jac * w[:, None]
+        a = jac.T @ jw
+        g = jw.T @ r
+        c0 = cost(r)
+        improved = False
+        for _ in range(6):  # raise the damping until the robust cost drops
+            try:
+                delta = -np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-12), g)
+            except np.linalg.LinAlgError:
+                lam *= 10.0
+                continue
+            trial = x.copy()
+            trial[sel] += delta
+            c1 = cost(fun(trial))
+            if c1 < c0:
+                x, lam, improved = trial, max(lam / 10.0, 1e-7), True
+                break
+            lam *= 10.0
+        # Converged: no descent, a negligible step (1e-5 of a degree or metre is far below a
+        # pixel) or a negligible drop of the cost.
+        if (not improved or np.max(np.abs(delta) / np.maximum(1.0, np.abs(x[sel]))) < 1e-5
+                or c0 - c1 < 1e-4 * c0):
+            break
+    return x
+
+
 def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bool = False,
-           max_nfev: int = 60, free: tuple[int, ...] | None = None) -> Camera:
+           max_nfev: int = 60, free: tuple[int, ...] | None = None,
+           fast: bool = False) -> Camera:
     """Robust nonlinear least squares from `camera`; returns the refined camera.
 
     free: indices of the parameters to fit (pan 0, tilt 1, roll 2, X 3, Y 4, Z 5, log f 6,
     k1 7); None fits all. Tracking within a shot fits pan, tilt, roll and focal only: a
     broadcast camera turns and zooms on a fixed mount, and 4 free parameters cost half the
-    function evaluations of 7 in the finite-difference Jacobian."""
+    function evaluations of 7 in the finite-difference Jacobian. fast: the own
+    Levenberg-Marquardt loop instead of scipy's (tracking; max_nfev is then iterations)."""
     w, h = camera.image_width, camera.image_height
     x0 = camera_to_vector(camera, with_k1)
     fun = _Residuals(obs, w, h, curved=with_k1)
     sel = np.arange(len(x0)) if free is None else np.array([i for i in free if i < len(x0)])
     if fun.size < len(sel):
         return camera
+
+    if fast:  # frame to frame: the own LM loop (see _robust_lm)
+        return vector_to_camera(_robust_lm(fun, x0, sel, scale_px, max_nfev), w, h)
 
     def partial(y: np.ndarray) -> np.ndarray:
         x = x0.copy()
