@@ -161,3 +161,18 @@ def test_calibrate_command_writes_table_and_camera_json(tmp_path):
     solved = Camera.from_dict(saved).rescaled(W, H)
     assert iou_part(cam.image_to_pitch_homography(), solved.image_to_pitch_homography(),
                     W, H) > 0.95
+
+
+def test_fast_solver_recovers_a_tracking_sized_error():
+    # The tracking path's own Levenberg-Marquardt loop, from a frame-to-frame sized error
+    # (it is not meant for cold starts: far from the optimum scipy's trust region is safer).
+    cam = _true_camera()
+    obs = _exact_observations(cam)
+    start = Camera(cam.pan_degrees + 0.8, cam.tilt_degrees - 0.4, cam.roll_degrees + 0.2,
+                   cam.position_meters + [0.5, -0.5, 0.3], cam.x_focal_length * 1.03,
+                   cam.y_focal_length * 1.03, cam.principal_point, W, H)
+    assert _max_reprojection(cam, refine(start, obs, max_nfev=30, fast=True)) < 0.5
+    # Only the free parameters move.
+    turned = refine(start, obs, max_nfev=30, free=(0, 1, 2, 6), fast=True)
+    assert np.allclose(turned.position_meters, start.position_meters)
+    assert _max_reprojection(cam, turned, np.median) < _max_reprojection(cam, start, np.median)
