@@ -73,3 +73,19 @@ def test_predictions_on_ignored_people_are_dropped_not_counted():
                                                 box + [80, 0, 80, 0]]))}
     ids, boxes = drop_distractor_matches(pred, gt, hidden)[0]
     assert list(ids) == [7, 9] and len(boxes) == 2
+
+
+def test_people_below_the_grass_are_not_reported_without_a_camera():
+    """A coach in front of the benches (feet on the grey run-off below the grass) is not a
+    player; without a camera only the grass's near edge says so."""
+    from test_detection import PEOPLE, broadcast_camera, draw_pitch, iou_matrix
+
+    cam = broadcast_camera()
+    img, truth = draw_pitch(cam, PEOPLE[:4] + [(3.0, 33.0)])
+    below = img[int(truth[-1, 3]) - 12:]  # the grass ends just above the last one's feet
+    green = (below[..., 1].astype(int) > below[..., 0] + 40) & (below[..., 1] > below[..., 2])
+    below[green] = (90, 90, 95)
+    dets = BlobDetector().detect_one(img)
+    persons = dets.boxes[[c == "person" for c in dets.classes]].astype(np.float64)
+    iou = iou_matrix(truth, persons)
+    assert (iou[:4].max(axis=1) > 0.5).all() and iou[4].max() < 0.1
