@@ -8,7 +8,9 @@ OpenCV's colour conversion, morphology and connected components. Steps per frame
 3. every connected blob is compared with the pixel height a standing person has at its foot
    point (size_prior.py, from the calibrated camera or a line fitted to the frame's blobs):
    too small or too large blobs are rejected, blobs much wider than one person are split at
-   the valleys of their column profile, blobs cut by the far touchline get their head back;
+   the valleys of their column profile (a little wider ones only where the head-level profile
+   dips: two heads), blobs cut by the far touchline get their head back; each part's box is
+   the extent of its own pixels without thin side attachments (shadows, line stubs);
 4. the score says how person-like the blob is (height, width and fill against the prior).
 """
 

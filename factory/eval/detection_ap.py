@@ -27,7 +27,7 @@ def coco_ap(truth: Sequence[np.ndarray], boxes: Sequence[np.ndarray],
         images.append({"id": i})
         gt = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
         skip = np.zeros(len(gt), bool) if ignore is None else np.asarray(ignore[i], bool)
-        for b, crowd in zip(gt, skip):
+        for b, crowd in zip(gt, skip, strict=True):
             w, h = b[2] - b[0], b[3] - b[1]
             annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": 1,
                                 "bbox": [b[0], b[1], w, h], "area": w * h,
