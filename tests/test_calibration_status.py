@@ -76,3 +76,22 @@ def test_tracker_retries_cold_when_the_tracked_camera_is_refused():
     result = tracker.step(img)
     assert result.status == "ok"
     assert abs(result.camera.pan_degrees - cam.pan_degrees) < 1.0
+
+
+def test_grass_must_lie_on_the_pitch_through_the_camera():
+    # A long zoom that fits a sliver of the template sends the rest of the grass past the
+    # horizon: refused even though the few template points it shows sit on lines.
+    from factory.calibration.classic import grass_on_pitch
+
+    cam = _true_camera()
+    masks = surface_masks(cv2.resize(_drawn_pitch(cam), (640, 360),
+                                     interpolation=cv2.INTER_AREA))
+    # (the drawn frame is green up to its stands, a little past the far touchline)
+    assert grass_on_pitch(cam.rescaled(640, 360), masks.grass) > calibrator.MIN_GRASS_ON_PITCH
+    zoom = Camera(cam.pan_degrees, cam.tilt_degrees + 12.0, cam.roll_degrees,
+                  cam.position_meters, cam.x_focal_length, cam.y_focal_length,
+                  cam.principal_point, W, H)  # looking up over the far touchline
+    assert grass_on_pitch(zoom.rescaled(640, 360), masks.grass) < calibrator.MIN_GRASS_ON_PITCH
+    ev = ClassicBackend().detect(_drawn_pitch(cam))
+    ev.grass_on_pitch = 0.2
+    assert calibrate_evidence(ev, Bounds()).status == "failed"

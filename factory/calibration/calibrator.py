@@ -23,7 +23,11 @@ MIN_INLIER_SHARE = 0.5
 # ground lines must land on detected line pixels (FieldEvidence.support). Explaining the
 # detected pixels is not enough - a wrong camera can explain a few lines and draw the rest of
 # the template over grass, faces or the crowd. Picked on WC14 (see README).
-MIN_TEMPLATE_SUPPORT = 0.65
+MIN_TEMPLATE_SUPPORT = 0.5
+# ... and the other way round, the grass the image shows must lie on the pitch through the
+# camera (FieldEvidence.grass_on_pitch): catches cameras that fit a few lines with a sliver
+# of the template (WC14: IoU 0.1-0.3 cameras with template support 0.8-0.97).
+MIN_GRASS_ON_PITCH = 0.7
 
 
 @dataclass
@@ -97,7 +101,8 @@ def calibrate_evidence(ev: FieldEvidence, bounds: Bounds, with_k1: bool = False,
     err = float(res[keep].mean()) if keep.any() else float("inf")
     if err > MAX_MEAN_ERROR_PX * ev.width / 1280:
         return FrameCalibration("failed", evidence=ev)
-    if ev.support is not None and ev.support < MIN_TEMPLATE_SUPPORT:
+    if (ev.support is not None and ev.support < MIN_TEMPLATE_SUPPORT) or (
+            ev.grass_on_pitch is not None and ev.grass_on_pitch < MIN_GRASS_ON_PITCH):
         # Checked last, so that a frame refused here passed every other check (evaluations
         # use this to study the threshold).
         refused = FrameCalibration("failed", evidence=ev)

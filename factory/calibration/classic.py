@@ -21,7 +21,7 @@ from factory.calibration.params import vector_to_camera
 from factory.calibration.solver import Bounds, Observations, refine, residuals
 from factory.calibration.surface import surface_masks
 from factory.geometry.camera import Camera
-from schemas.pitch import GROUND_LINE_CLASSES, HALF_WIDTH, sample_line
+from schemas.pitch import GROUND_LINE_CLASSES, HALF_LENGTH, HALF_WIDTH, sample_line
 
 _LABEL_SAMPLES = [sample_line(c, 0.5, 0.25) for c in GROUND_LINE_CLASSES]
 _LABEL_POINTS = np.concatenate(_LABEL_SAMPLES)
@@ -118,6 +118,31 @@ def template_support(camera: Camera, dt: np.ndarray, grass: np.ndarray, gate: fl
     return float((dt[ij[on_grass, 1], ij[on_grass, 0]] <= gate).mean())
 
 
+GRASS_MARGIN_M = 8.0  # run-off grass around the lines (touchlines ~5 m, goal ends more)
+
+
+def grass_on_pitch(camera: Camera, grass: np.ndarray, step: int = 16) -> float:
+    """Share of the grass pixels (a grid of them) that the camera puts on the pitch plane in
+    front of it and within GRASS_MARGIN_M of the template. The image -> pitch direction of
+    the check: a camera that explains a few lines with a sliver of the template (a long zoom
+    on the near touchline, say) sends the rest of the visible grass past the horizon or far
+    off the pitch. template_support alone cannot see that (few samples, all on lines)."""
+    h, w = grass.shape
+    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    on = grass[ys, xs] > 0
+    if on.sum() < 10:
+        return 0.0
+    uv = np.column_stack([xs[on], ys[on], np.ones(on.sum())]).astype(np.float64)
+    q = uv @ camera.image_to_pitch_homography().T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ground = np.column_stack([q[:, :2] / q[:, 2:3], np.zeros(len(q))])
+    # In front of the camera: the ground point projects back to a finite pixel.
+    front = np.isfinite(camera.project(ground, distort=False)).all(axis=1)
+    inside = (np.abs(ground[:, 0]) <= HALF_LENGTH + GRASS_MARGIN_M) & (
+        np.abs(ground[:, 1]) <= HALF_WIDTH + GRASS_MARGIN_M)
+    return float((front & inside).mean())
+
+
 class ClassicBackend:
     """Colour statistics + line pixels + hypothesis search; no learned weights."""
 
@@ -177,6 +202,7 @@ class ClassicBackend:
             return ev
         inv = width / ww
         ev.support = template_support(cam, dt, masks.grass, support_gate)
+        ev.grass_on_pitch = grass_on_pitch(cam, masks.grass)
         ev.camera_hint = cam.rescaled(width, height)
         ev.hint_is_fit = True
         cls_arr = np.asarray(classes)

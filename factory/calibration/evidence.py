@@ -32,3 +32,5 @@ class FieldEvidence:
     # detected line pixels within a few pixels: the image's own check of the camera. None when
     # the backend cannot measure it (the calibrator then does not gate on it).
     support: float | None = None
+    # Share of the grass pixels that camera_hint puts on the pitch (+ a run-off margin).
+    grass_on_pitch: float | None = None
