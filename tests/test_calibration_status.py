@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from test_calibration import H, W, _drawn_pitch, _perturbed, _true_camera
 
 from factory.calibration import calibrator
 from factory.calibration.calibrator import calibrate_evidence
@@ -13,7 +14,6 @@ from factory.calibration.solver import Bounds
 from factory.calibration.surface import surface_masks
 from factory.calibration.tracker import ShotTracker
 from factory.geometry.camera import Camera
-from test_calibration import H, W, _drawn_pitch, _perturbed, _true_camera
 
 
 def _closeup() -> np.ndarray:

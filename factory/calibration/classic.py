@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from factory.calibration import search
 from factory.calibration.evidence import FieldEvidence
 from factory.calibration.params import vector_to_camera
-from factory.calibration.solver import Bounds, Observations, refine, residuals
+from factory.calibration.solver import Bounds, Observations, refine
 from factory.calibration.surface import surface_masks
 from factory.geometry.camera import Camera
 from schemas.pitch import GROUND_LINE_CLASSES, HALF_LENGTH, HALF_WIDTH, sample_line
