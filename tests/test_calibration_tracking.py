@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_calibration import H, W, _drawn_pitch, _max_reprojection
 
 from factory.calibration.calibrator import FrameCalibration
 from factory.calibration.classic import ClassicBackend
 from factory.calibration.tracker import ShotTracker, is_jump, smooth_shot
 from factory.geometry.camera import Camera, camera_looking_at
-from test_calibration import H, W, _drawn_pitch, _max_reprojection
 
 
 def _pan_sequence(n: int) -> list[Camera]:

@@ -9,13 +9,12 @@ causal filter (a polynomial window follows pans and zooms).
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from scipy.signal import savgol_filter
 
-from factory.calibration.calibrator import (FrameCalibration, calibrate_evidence,
-                                            projected_keypoints)
+from factory.calibration.calibrator import FrameCalibration, calibrate_evidence, projected_keypoints
 from factory.calibration.params import camera_to_vector, vector_to_camera
 from factory.calibration.solver import Bounds
 from factory.geometry.camera import Camera
