@@ -95,3 +95,32 @@ def test_grass_must_lie_on_the_pitch_through_the_camera():
     ev = ClassicBackend().detect(_drawn_pitch(cam))
     ev.grass_on_pitch = 0.2
     assert calibrate_evidence(ev, Bounds()).status == "failed"
+
+
+def test_cold_solves_back_off_after_a_failure():
+    """Frames that give no camera do not each pay for a cold solve; the tracker tries again
+    every cold_retry_interval frames and recovers when the pitch is back."""
+
+    class CountingBackend(ClassicBackend):
+        cold_calls = 0
+
+        def detect(self, bgr, previous=None):
+            if previous is None:
+                CountingBackend.cold_calls += 1
+            return super().detect(bgr, previous)
+
+    # Grass crossed by random white strokes: a pitch surface whose lines fit no camera.
+    rng = np.random.default_rng(0)
+    junk = np.zeros((H, W, 3), np.uint8)
+    junk[:] = (40, 130, 50)
+    for _ in range(5):
+        a, b = rng.integers(0, [W, H], size=(2, 2))
+        cv2.line(junk, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (235, 235, 235), 3)
+    junk = np.clip(junk + rng.normal(0, 3, junk.shape), 0, 255).astype(np.uint8)
+    tracker = ShotTracker(CountingBackend(), cold_retry_interval=3)
+    statuses = [tracker.step(junk).status for _ in range(7)]
+    assert statuses == ["failed"] * 7
+    assert CountingBackend.cold_calls == 3  # frames 0, 3 and 6
+    pitch = _drawn_pitch(_true_camera())
+    later = [tracker.step(pitch).status for _ in range(3)]
+    assert "ok" in later  # the next allowed cold solve finds the pitch again

@@ -5,6 +5,7 @@ Config keys:
   model_path     the heatmap network file (.onnx or TorchScript) for backend "heatmap"
   with_k1        also fit radial distortion k1 (default False)
   smooth_window  Savitzky-Golay window over consecutive ok frames (default 7; 0 = off)
+  cold_retry_interval  after a failed cold solve, frames to wait before the next (default 5)
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ class CalibrationStage(Stage):
 
     def setup(self) -> None:
         backend = make_backend(self.config.get("backend", "classic"), self.config)
-        self.tracker = ShotTracker(backend, with_k1=bool(self.config.get("with_k1", False)))
+        self.tracker = ShotTracker(backend, with_k1=bool(self.config.get("with_k1", False)),
+                                   cold_retry_interval=int(self.config.get("cold_retry_interval",
+                                                                           5)))
 
     def run(self, segment: Mapping[str, Any], inputs: Mapping[str, pa.Table]) -> pa.Table:
         from factory.video import read_frames

@@ -31,15 +31,21 @@ def is_jump(a: Camera, b: Camera) -> bool:
 
 
 class ShotTracker:
-    def __init__(self, backend, bounds: Bounds | None = None, with_k1: bool = False):
+    def __init__(self, backend, bounds: Bounds | None = None, with_k1: bool = False,
+                 cold_retry_interval: int = 5):
         self.backend = backend
         self.bounds = bounds or Bounds()
         self.with_k1 = with_k1
-        self.previous: Camera | None = None
-        self.before: Camera | None = None  # the ok frame before `previous`
+        # A cold solve costs ~1.6 s against ~25 ms for tracking: after one fails, the next
+        # cold solve waits this many frames, so a long stretch without a pitch camera
+        # (a close-up in front of grass, a replay) does not cost a cold solve per frame.
+        self.cold_retry_interval = max(1, int(cold_retry_interval))
+        self.reset()
 
     def reset(self) -> None:
-        self.previous = self.before = None
+        self.previous: Camera | None = None
+        self.before: Camera | None = None  # the ok frame before `previous`
+        self.cold_wait = 0  # frames left before the next cold solve is allowed
 
     def predicted(self) -> Camera | None:
         """Constant-velocity guess of this frame's camera (pan, tilt, roll, zoom), so a pan
@@ -55,13 +61,16 @@ class ShotTracker:
 
     def step(self, bgr: np.ndarray) -> FrameCalibration:
         try:
-            result = self._solve(bgr, self.predicted())
-            # A tracked camera the image does not support (failed) or one that jumped is
-            # re-solved cold: the previous frame's camera may have led the labelling astray.
-            if self.previous is not None and (
-                    result.status == "failed"
-                    or (result.status == "ok" and is_jump(result.camera, self.previous))):
-                result = self._solve(bgr, None)
+            guess = self.predicted()
+            if guess is None:
+                result = self._solve_cold(bgr)
+            else:
+                result = self._solve(bgr, guess)
+                # A tracked camera the image does not support (failed) or one that jumped is
+                # re-solved cold: the previous camera may have led the labelling astray.
+                if result.status == "failed" or (
+                        result.status == "ok" and is_jump(result.camera, self.previous)):
+                    result = self._solve_cold(bgr)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
             # A numerical breakdown on a weird frame is a failed frame, not a crashed shot.
             result = FrameCalibration("failed")
@@ -70,6 +79,18 @@ class ShotTracker:
             self.before, self.previous = self.previous, result.camera
         else:
             self.before = None
+        return result
+
+    def _solve_cold(self, bgr: np.ndarray) -> FrameCalibration:
+        if self.cold_wait:
+            self.cold_wait -= 1
+            result = FrameCalibration("failed")
+            result.error = (f"no camera: the last cold solve failed under "
+                            f"{self.cold_retry_interval} frames ago")
+            return result
+        result = self._solve(bgr, None)
+        if result.status == "failed":
+            self.cold_wait = self.cold_retry_interval - 1
         return result
 
     def _solve(self, bgr: np.ndarray, previous: Camera | None) -> FrameCalibration:
