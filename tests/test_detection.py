@@ -9,6 +9,7 @@ from factory.detection import FrameDetections, make_detector
 from factory.detection.blobs import BlobDetector
 from factory.eval.detection_ap import coco_ap
 from factory.geometry import Camera, camera_looking_at
+from factory.geometry.boxes import box_iou
 
 KITS = [((40, 40, 200), (250, 250, 250)), ((230, 230, 230), (30, 30, 30)),
         ((200, 120, 20), (200, 120, 20))]  # BGR shirt, shorts
@@ -63,23 +64,13 @@ PEOPLE = [(-14.0, 10.0), (-8.0, -5.0), (2.5, 20.0), (9.0, 0.0), (13.0, 15.0), (1
           (-14.0, -8.0), (4.0, 8.0)]
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]),
-                 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]),
-                 0, None)
-    inter = ix * iy
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
-
-
 @pytest.mark.parametrize("with_camera", [False, True])
 def test_blob_detector_finds_every_person_on_a_drawn_pitch(with_camera):
     cam = broadcast_camera()
     img, truth = draw_pitch(cam, PEOPLE)
     dets = BlobDetector().detect([img], [cam if with_camera else None])[0]
     persons = dets.select(np.array([c == "person" for c in dets.classes]))
-    iou = iou_matrix(truth, persons.boxes.astype(np.float64))
+    iou = box_iou(truth, persons.boxes.astype(np.float64))
     assert (iou.max(axis=1) > 0.5).all(), iou.max(axis=1)
     # Nothing else: no pitch line or stand fragment is reported as a person.
     assert len(persons) == len(truth)
@@ -94,7 +85,7 @@ def test_camera_lines_free_a_person_standing_on_the_halfway_line():
     img, truth = draw_pitch(cam, [(0.0, 20.0)] + PEOPLE[:3])
     dets = BlobDetector().detect_one(img, cam)
     persons = dets.boxes[[c == "person" for c in dets.classes]].astype(np.float64)
-    assert (iou_matrix(truth, persons).max(axis=1) > 0.5).all()
+    assert (box_iou(truth, persons).max(axis=1) > 0.5).all()
 
 
 def test_camera_prior_rejects_people_off_the_pitch_and_wrong_sizes():
@@ -102,14 +93,14 @@ def test_camera_prior_rejects_people_off_the_pitch_and_wrong_sizes():
     img, truth = draw_pitch(cam, PEOPLE + [(-6.0, -37.5)])  # the last one stands behind the line
     dets = BlobDetector().detect_one(img, cam)
     persons = dets.boxes[[c == "person" for c in dets.classes]]
-    iou = iou_matrix(truth, persons.astype(np.float64))
+    iou = box_iou(truth, persons.astype(np.float64))
     assert iou[-1].max() < 0.1 and (iou[:-1].max(axis=1) > 0.5).all()
     # A wrong calibration (a camera four times as far away expects people a quarter as
     # tall) disagrees with the blobs: the detector drops it and falls back to the image's
     # own size statistics instead of rejecting every player.
     far = camera_looking_at([0.0, 280.0, -72.0], [0.0, 5.0, 0.0], 1400 * 1280 / 960, 1280, 720)
     found = BlobDetector().detect_one(img, far).boxes.astype(np.float64)
-    assert (iou_matrix(truth[:-1], found).max(axis=1) > 0.5).all()
+    assert (box_iou(truth[:-1], found).max(axis=1) > 0.5).all()
 
 
 def test_blob_detector_reports_nothing_without_grass():
@@ -122,7 +113,7 @@ def test_boxes_come_back_in_source_pixels():
     img, truth = draw_pitch(cam, PEOPLE[:4])
     dets = make_detector({"backend": "blobs", "work_height": 540}).detect([img], [cam])[0]
     persons = dets.boxes[[c == "person" for c in dets.classes]].astype(np.float64)
-    assert (iou_matrix(truth, persons).max(axis=1) > 0.5).all()
+    assert (box_iou(truth, persons).max(axis=1) > 0.5).all()
 
 
 def test_frame_detections_checks_lengths():

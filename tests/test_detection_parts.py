@@ -11,6 +11,7 @@ from factory.detection.blobs import BlobDetector, _cuts, _tight_box
 from factory.eval.detection_ap import coco_ap
 from factory.eval.synth_truth import person_truth
 from factory.eval.tracking import drop_distractor_matches
+from factory.geometry.boxes import box_iou
 
 
 def test_tight_box_leaves_out_a_shadow_beside_the_feet():
@@ -78,7 +79,7 @@ def test_predictions_on_ignored_people_are_dropped_not_counted():
 def test_people_below_the_grass_are_not_reported_without_a_camera():
     """A coach in front of the benches (feet on the grey run-off below the grass) is not a
     player; without a camera only the grass's near edge says so."""
-    from test_detection import PEOPLE, broadcast_camera, draw_pitch, iou_matrix
+    from test_detection import PEOPLE, broadcast_camera, draw_pitch
 
     cam = broadcast_camera()
     img, truth = draw_pitch(cam, PEOPLE[:4] + [(3.0, 33.0)])
@@ -87,5 +88,5 @@ def test_people_below_the_grass_are_not_reported_without_a_camera():
     below[green] = (90, 90, 95)
     dets = BlobDetector().detect_one(img)
     persons = dets.boxes[[c == "person" for c in dets.classes]].astype(np.float64)
-    iou = iou_matrix(truth, persons)
+    iou = box_iou(truth, persons)
     assert (iou[:4].max(axis=1) > 0.5).all() and iou[4].max() < 0.1

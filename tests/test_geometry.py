@@ -138,3 +138,14 @@ def test_visible_polylines_stay_inside_the_image():
         for run in runs:
             assert (run[:, 0] >= 0).all() and (run[:, 0] <= cam.image_width).all()
             assert (run[:, 1] >= 0).all() and (run[:, 1] <= cam.image_height).all()
+
+
+def test_box_iou():
+    from factory.geometry.boxes import box_iou
+
+    a = np.array([[0, 0, 10, 10], [20, 20, 30, 40]])
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [100, 100, 110, 110]])
+    iou = box_iou(a, b)
+    assert iou.shape == (2, 3)
+    assert np.allclose(iou[0], [1.0, 50 / 150, 0.0]) and np.allclose(iou[1], 0.0)
+    assert box_iou(np.zeros((0, 4)), b).shape == (0, 3)

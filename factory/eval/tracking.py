@@ -24,18 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from factory.geometry.boxes import box_iou
+
 METRIC_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]),
-                 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]),
-                 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def trackeval_sequence(frames: list[int], gt: dict, pred: dict) -> dict:
@@ -53,7 +44,7 @@ def trackeval_sequence(frames: list[int], gt: dict, pred: dict) -> dict:
         ti, tb = pred.get(f, empty)
         data["gt_ids"].append(np.array([gmap[int(i)] for i in gi], np.int64))
         data["tracker_ids"].append(np.array([tmap[int(i)] for i in ti], np.int64))
-        data["similarity_scores"].append(iou_matrix(np.asarray(gb, float).reshape(-1, 4),
+        data["similarity_scores"].append(box_iou(np.asarray(gb, float).reshape(-1, 4),
                                                     np.asarray(tb, float).reshape(-1, 4)))
         data["num_gt_dets"] += len(gi)
         data["num_tracker_dets"] += len(ti)
@@ -73,7 +64,7 @@ def drop_distractor_matches(pred: dict, gt: dict, hidden: dict, min_iou: float =
             out[f] = (ids, boxes)
             continue
         g_boxes = gt.get(f, (None, np.zeros((0, 4))))[1]
-        iou = iou_matrix(np.vstack([g_boxes, h_boxes]).astype(float), boxes.astype(float))
+        iou = box_iou(np.vstack([g_boxes, h_boxes]).astype(float), boxes.astype(float))
         rows, cols = linear_sum_assignment(-iou)
         drop = cols[(rows >= len(g_boxes)) & (iou[rows, cols] >= min_iou)]
         keep = np.setdiff1d(np.arange(len(ids)), drop)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from factory.geometry.boxes import box_iou
 from factory.stage import Resources, Stage
 from schemas.validate import from_rows
 
@@ -36,15 +37,6 @@ ROLE_OF_CLASS = {"player": "player", "person": "player", "goalkeeper": "goalkeep
 MIN_JOIN_IOU = 0.3
 CROPS_PER_TRACK = 8
 LONG_TRACK_FRACTION = 0.3  # tracks this long (of the longest) fit the team clusters
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix of boxes a (N x 4) and b (M x 4), x1 y1 x2 y2."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
 
 
 def _joins(rows: list[dict]) -> dict[tuple[int, int], tuple[int, int]]:
@@ -70,7 +62,7 @@ def _joins(rows: list[dict]) -> dict[tuple[int, int], tuple[int, int]]:
         if not starters:
             continue
         box = lambda r: [r["x1"], r["y1"], r["x2"], r["y2"]]
-        iou = _iou(np.array([box(last[k]) for k in enders]),
+        iou = box_iou(np.array([box(last[k]) for k in enders]),
                    np.array([box(first[k]) for k in starters]))
         for i, j in zip(*linear_sum_assignment(-iou)):
             if iou[i, j] >= MIN_JOIN_IOU:
