@@ -18,20 +18,9 @@ import numpy as np
 import pyarrow as pa
 
 from factory.detection.base import make_detector
-from factory.geometry import Camera
+from factory.geometry import cameras_by_frame
 from factory.stage import Resources, Stage
 from schemas.validate import from_rows
-
-
-def cameras_by_frame(calibration: pa.Table | None, width: int, height: int) -> dict[int, Camera]:
-    """frame -> Camera for the calibration rows whose status is ok."""
-    if calibration is None or calibration.num_rows == 0:
-        return {}
-    cameras = {}
-    for row in calibration.to_pylist():
-        if row.get("status") == "ok" and row.get("pan_degrees") is not None:
-            cameras[int(row["frame"])] = Camera.from_dict(row, width, height)
-    return cameras
 
 
 def detection_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,8 +47,7 @@ class DetectionStage(Stage):
 
         if not hasattr(self, "detector"):
             self.setup()
-        width, height = int(segment["width"]), int(segment["height"])
-        cameras = cameras_by_frame(inputs.get("calibration"), width, height)
+        cameras = cameras_by_frame(inputs.get("calibration"))
         batch_size = int(self.config.get("batch", self.config.get("batch_frames", 8)))
         keys = {"video": segment["video"], "shot": int(segment["shot"])}
         rows: list[dict] = []

@@ -256,3 +256,13 @@ def camera_looking_at(position: np.ndarray, target: np.ndarray, focal: float, wi
     pan = math.degrees(math.atan2(d[0], -d[1]))
     return Camera(pan, tilt, roll_degrees, position, focal, focal, (width / 2, height / 2),
                   width, height)
+
+
+def cameras_by_frame(calibration) -> dict[int, Camera]:
+    """frame -> Camera at the source resolution for the rows of a calibration table whose
+    status is ok (the table may be None or empty: no cameras)."""
+    if calibration is None or calibration.num_rows == 0:
+        return {}
+    return {int(r["frame"]): Camera.from_dict(r, r["width"], r["height"])
+            for r in calibration.to_pylist()
+            if r.get("status") == "ok" and r.get("pan_degrees") is not None}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from factory.geometry import Camera
+from factory.geometry import cameras_by_frame
 from factory.stage import Resources, Stage
 from factory.tracking.track import track_shot
 from factory.tracking.trackers import RememberingEmbedder, make_embedder, make_tracker
@@ -42,16 +42,6 @@ def tracking_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return c
 
 
-def cameras_by_frame(calibration: pa.Table | None, width: int, height: int) -> dict[int, Camera]:
-    """frame -> Camera for the calibration rows whose status is ok (stages share no code but
-    factory/geometry, hence this small twin of the detection stage's helper)."""
-    if calibration is None or calibration.num_rows == 0:
-        return {}
-    return {int(r["frame"]): Camera.from_dict(r, width, height)
-            for r in calibration.to_pylist()
-            if r.get("status") == "ok" and r.get("pan_degrees") is not None}
-
-
 class TrackingStage(Stage):
     name = "tracks"
     inputs = ("detections", "calibration")
@@ -68,9 +58,8 @@ class TrackingStage(Stage):
             self.setup()
         cfg = self.cfg
         start, end = int(segment["start_frame"]), int(segment["end_frame"])
-        width, height = int(segment["width"]), int(segment["height"])
         detections = _detections_by_frame(inputs.get("detections"))
-        cameras = cameras_by_frame(inputs.get("calibration"), width, height)
+        cameras = cameras_by_frame(inputs.get("calibration"))
         embedder = self.embedder
         if cfg["tracker"] == "strongsort" and embedder is not None:
             embedder = RememberingEmbedder(embedder)

@@ -8,7 +8,8 @@ from pipelines.rundir import RunDir
 
 def export_video(run: RunDir, video: str, config: dict) -> int:
     """Write the enabled exports of one video under run/exports/<video>/; returns its frames."""
-    from pipelines.exports.cameras import cameras_by_frame, write_camera_jsons
+    from factory.geometry import cameras_by_frame
+    from pipelines.exports.cameras import write_camera_jsons
 
     segments = run.read_video("segments", video).to_pylist()
     info = segments[0]

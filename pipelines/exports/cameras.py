@@ -5,22 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow as pa
-
 from factory.geometry.camera import Camera
-
-
-def cameras_by_frame(calibration: pa.Table | None) -> dict[int, Camera]:
-    """{frame: Camera at the source resolution} for frames whose calibration is ok."""
-    if calibration is None:
-        return {}
-    cams = {}
-    for row in calibration.filter(pa.compute.equal(calibration.column("status"), "ok")
-                                  ).to_pylist():
-        if row["pan_degrees"] is None:
-            continue
-        cams[int(row["frame"])] = Camera.from_dict(row, row["width"], row["height"])
-    return cams
 
 
 def write_camera_jsons(cameras: dict[int, Camera], folder: Path) -> int:
