@@ -31,10 +31,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: setup
-	$(PY) -m pytest -q --data $(DATA)
+	$(PY) -m pytest -q --data=$(DATA)
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow" --data $(DATA)
+	$(PY) -m pytest -q -m "not slow" --data=$(DATA)
 
 demo: setup
 	$(PY) -m pipelines.demo --out runs/demo
@@ -45,14 +45,14 @@ annotate: setup
 
 # Quality against ground truth: JSON under results/eval/.
 eval: setup
-	$(PY) -m factory.eval.calibration_wc14 --data $(DATA)
+	$(PY) -m factory.eval.calibration_wc14 --data=$(DATA)
 	$(PY) -m factory.eval.calibration_soccernet
-	$(PY) -m factory.eval.detection --data $(DATA)
+	$(PY) -m factory.eval.detection --data=$(DATA)
 	$(PY) -m factory.eval.tracking
 
 # Speed: JSON under benchmarks/results/ (run on a quiet machine).
 bench: setup
-	$(PY) benchmarks/bench_video.py --data $(DATA)
+	$(PY) benchmarks/bench_video.py --data=$(DATA)
 	$(PY) benchmarks/bench_synth.py
 	$(PY) benchmarks/bench_calibration.py
 	$(PY) benchmarks/bench_detection.py
