@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from factory.calibration.backends import make_backend
-from factory.calibration.calibrator import MIN_GRASS_ON_PITCH
+from factory.calibration.calibrator import MIN_GRASS_ON_PITCH, MIN_TEMPLATE_SUPPORT
 from factory.calibration.tracker import ShotTracker
 from factory.eval.calibration_metrics import iou_part, iou_whole
 from factory.eval.calibration_wc14_data import load_wc14
@@ -35,43 +35,33 @@ def status_figures(rows: list[dict], good_iou: float = 0.9) -> dict:
             "mean_iou_part_of_ok": float(np.mean([r["iou_part"] for r in ok])) if ok else None}
 
 
+def _with_thresholds(rows: list[dict], min_support: float, min_grass: float) -> dict:
+    """The status figures as they would be with other status thresholds: a frame is ok when
+    it passed every other check, its support is >= min_support and its grass on the pitch is
+    >= min_grass (the camera is the backend's, so its IoU is candidate_iou_part). Same run,
+    same cameras."""
+    sim = []
+    for r in rows:
+        passed = r["status"] == "ok" or r["refused_for_support"]
+        ok = passed and (r["support"] is None or r["support"] >= min_support) and (
+            r["grass_on_pitch"] is None or r["grass_on_pitch"] >= min_grass)
+        sim.append({**r, "status": "ok" if ok else "failed",
+                    "iou_part": r["candidate_iou_part"] if ok else 0.0})
+    return {"ok": sum(r["status"] == "ok" for r in sim),
+            "mean_iou_part": float(np.mean([r["iou_part"] for r in sim])),
+            **status_figures(sim)}
+
+
 def support_sweep(rows: list[dict], thresholds=(0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)) -> list[dict]:
-    """The status figures as they would be with another MIN_TEMPLATE_SUPPORT: a frame is ok
-    at threshold t when it passed every other check, its support is >= t and its grass is on
-    the pitch (>= MIN_GRASS_ON_PITCH) (the camera is
-    the backend's, so its IoU is candidate_iou_part). Same run, same cameras."""
-    out = []
-    for t in thresholds:
-        sim = []
-        for r in rows:
-            passed = r["status"] == "ok" or r["refused_for_support"]
-            ok = passed and (r["support"] is None or r["support"] >= t) and (
-                r["grass_on_pitch"] is None or r["grass_on_pitch"] >= MIN_GRASS_ON_PITCH)
-            iou = r["candidate_iou_part"] if ok else 0.0
-            sim.append({**r, "status": "ok" if ok else "failed", "iou_part": iou})
-        out.append({"min_support": t, "ok": sum(r["status"] == "ok" for r in sim),
-                    "mean_iou_part": float(np.mean([r["iou_part"] for r in sim])),
-                    **status_figures(sim)})
-    return out
+    """Status figures for other MIN_TEMPLATE_SUPPORT values (grass at the module's threshold)."""
+    return [{"min_support": t, **_with_thresholds(rows, t, MIN_GRASS_ON_PITCH)}
+            for t in thresholds]
 
 
 def grass_sweep(rows: list[dict], thresholds=(0.0, 0.5, 0.6, 0.7, 0.8, 0.9)) -> list[dict]:
-    """As support_sweep, for MIN_GRASS_ON_PITCH (support at the module's threshold)."""
-    from factory.calibration.calibrator import MIN_TEMPLATE_SUPPORT
-
-    out = []
-    for t in thresholds:
-        sim = []
-        for r in rows:
-            passed = r["status"] == "ok" or r["refused_for_support"]
-            ok = passed and (r["support"] is None or r["support"] >= MIN_TEMPLATE_SUPPORT) and (
-                r["grass_on_pitch"] is None or r["grass_on_pitch"] >= t)
-            sim.append({**r, "status": "ok" if ok else "failed",
-                        "iou_part": r["candidate_iou_part"] if ok else 0.0})
-        out.append({"min_grass_on_pitch": t, "ok": sum(r["status"] == "ok" for r in sim),
-                    "mean_iou_part": float(np.mean([r["iou_part"] for r in sim])),
-                    **status_figures(sim)})
-    return out
+    """Status figures for other MIN_GRASS_ON_PITCH values (support at the module's threshold)."""
+    return [{"min_grass_on_pitch": t, **_with_thresholds(rows, MIN_TEMPLATE_SUPPORT, t)}
+            for t in thresholds]
 
 
 def main(argv: list[str] | None = None) -> int:
