@@ -17,6 +17,7 @@ import numpy as np
 from factory.calibration.backends import make_backend
 from factory.calibration.calibrator import MIN_GRASS_ON_PITCH, MIN_TEMPLATE_SUPPORT
 from factory.calibration.tracker import ShotTracker
+from factory.eval import DEFAULT_DATA
 from factory.eval.calibration_metrics import iou_part, iou_whole
 from factory.eval.calibration_wc14_data import load_wc14
 
@@ -66,8 +67,7 @@ def grass_sweep(rows: list[dict], thresholds=(0.0, 0.5, 0.6, 0.7, 0.8, 0.9)) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / ".." / "shared"
-                                          / "data"))
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--out", default="results/eval")
     ap.add_argument("--splits", default="train,val")
     ap.add_argument("--limit", type=int, default=0, help="only the first N frames (debugging)")

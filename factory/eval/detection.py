@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from factory.detection import make_detector
+from factory.eval import DEFAULT_DATA
 from factory.eval.detection_ap import coco_ap
 from factory.eval.detection_data import roboflow_images
 from factory.eval.synth_truth import person_truth
@@ -76,8 +77,7 @@ def synthetic_ap(detector, clip_dir: Path, seconds: float, seed: int, preset: st
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / ".." / "shared"
-                                          / "data"))
+    p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument("--out", default="results/eval")
     p.add_argument("--backend", default="blobs")
     p.add_argument("--model-path", default=None, help="checkpoint for --backend yolo")
