@@ -41,13 +41,18 @@ class BlobDetector:
     this are cast shadows and dropped; 0 = off, the default: on the Roboflow frames it costs
     AP50 0.06, on synthetic clips with tight boxes it gains 0.07), split_width and valley
     (a blob wider than split_width * the expected height is split where its column profile
-    drops below valley * the peaks beside it: people side by side)."""
+    drops below valley * the peaks beside it: people side by side), boards (a blob needs this
+    many expected heights below the far touchline: less is boards or crowd), legs_aspect and
+    legs_score (a blob showing less than half a person below the far touchline is a player in
+    front of the boards only if it is at least legs_aspect times taller than wide; its score
+    is scaled by legs_score, as such legs are often a board's lettering). The width of one
+    person is measured in each frame (_frame_aspect)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
                  line_ratio: float = 16.0, contrast: float = 18.0, pad: float = 1.06,
                  min_dark: float = 0.02, min_line_k: float = 3.0, shadow_chroma: float = 0.0,
                  split_width: float = 0.28, valley: float = 0.8, foot_margin: float = -0.2,
-                 **unused):
+                 boards: float = 0.3, legs_aspect: float = 1.0, legs_score: float = 0.25, **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
         self.work_height = int(work_height)
@@ -62,6 +67,9 @@ class BlobDetector:
         self.split_width = float(split_width)
         self.valley = float(valley)
         self.foot_margin = float(foot_margin)
+        self.boards = float(boards)
+        self.legs_aspect = float(legs_aspect)
+        self.legs_score = float(legs_score)
 
     def detect(self, frames: Sequence[np.ndarray],
                cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:
@@ -145,6 +153,7 @@ class BlobDetector:
         area = stats[:, 4].astype(np.float64)
         cx, y2 = x1 + bw / 2, y1 + bh
         expected = prior.height(cx, y2)
+        aspect = _frame_aspect(bw, bh, area, expected)
         # Feet inside the grass by a little (foot_margin, in person heights; negative = inside):
         # the grass runs on past the near touchline, and there and below it stand the
         # benches, coaches and photographers, whom the ground truth does not count.
@@ -165,23 +174,29 @@ class BlobDetector:
                     scores.append(0.3 * fill)
                     classes.append("ball")
                 continue
-            if y2[i] - max(y1[i], top_at[i] + 0.15 * e) < 0.5 * e:  # mostly above the pitch: boards
+            below = y2[i] - max(y1[i], top_at[i] + 0.15 * e)
+            if below < self.boards * e:  # boards
+                continue
+            legs_only = below < 0.5 * e
+            if legs_only and bh[i] < bw[i] * self.legs_aspect:
                 continue
             top_cut = y1[i] <= top_at[i] + 1 and ratio < 1.0
             if top_cut:  # the far touchline hides the head among the boards: restore it
                 ratio = 1.0
-            if ratio < 0.45 or ratio > 2.6 or bw[i] > 6 * PERSON_ASPECT * e:
+            if ratio < 0.45 or ratio > 2.6 or bw[i] > 6 * aspect * e:
                 continue
             for box in self._split(labels, ids[i], stats[i], e, self.split_width,
-                                   self.valley):
+                                   self.valley, aspect):
                 bx1, by1, bx2, by2, part_area = box
                 if top_cut:
                     by1 = min(by1, by2 - e)
-                score = _person_score(bx2 - bx1, by2 - by1, part_area, e)
+                score = _person_score(bx2 - bx1, by2 - by1, part_area, e, aspect)
                 iy1, iy2, ix1, ix2 = int(by1), int(by2), int(bx1), int(bx2)
                 blob = labels[iy1:iy2, ix1:ix2] == ids[i]
                 dark = (darker[iy1:iy2, ix1:ix2] > 0)[blob].mean() if blob.any() else 0.0
                 score *= float(np.clip(dark / self.min_dark, 0.3, 1.0))
+                if legs_only:
+                    score *= self.legs_score
                 if score >= self.min_score:
                     boxes.append((bx1, by1, bx2, by2))
                     scores.append(score)
@@ -190,8 +205,8 @@ class BlobDetector:
 
     @staticmethod
     def _split(labels: np.ndarray, label: int, stat: np.ndarray, expected: float,
-               split_width: float = 0.28, valley: float = 0.8
-               ) -> list[tuple[float, float, float, float, float]]:
+               split_width: float = 0.28, valley: float = 0.8,
+               aspect: float = PERSON_ASPECT) -> list[tuple[float, float, float, float, float]]:
         """Split a blob into people side by side (by width) and one behind another (by
         height); each part is (x1, y1, x2, y2, area)."""
         x, y, bw, bh = (int(v) for v in stat[:4])
@@ -199,7 +214,7 @@ class BlobDetector:
         profile = np.convolve(mask.sum(axis=0).astype(np.float64), np.ones(3) / 3, "same")
         # A blob much wider than one person holds several whatever its profile; a blob only
         # a little wider holds two only where its column profile dips between them.
-        cuts = _cuts(profile, max(1, round(bw / (PERSON_ASPECT * expected * 1.25))), None)
+        cuts = _cuts(profile, max(1, round(bw / (aspect * expected * 1.1))), None)
         narrow = round(bw / (split_width * expected))
         if narrow > len(cuts) - 1:  # heads and shoulders: a runner's spread legs dip too
             upper = mask[: max(1, round(0.5 * expected))].sum(axis=0).astype(np.float64)
@@ -280,13 +295,27 @@ def _camera_agrees(prior: CameraPrior, x: np.ndarray, y: np.ndarray, heights: np
     return float(np.mean(agree)) >= min_share
 
 
-def _person_score(bw: float, bh: float, area: float, expected: float) -> float:
+def _frame_aspect(bw: np.ndarray, bh: np.ndarray, area: np.ndarray, expected: np.ndarray,
+                  min_people: int = 5) -> float:
+    """Width / height of one person's blob in this frame: the median over the blobs as tall as
+    one person (a blob of two side by side is as tall but wider, and rarer). Kits, poses and
+    the broadcaster's lens make people look broader or slimmer than PERSON_ASPECT, and the
+    split of merged blobs depends on it."""
+    ratio = bh / np.where(np.isfinite(expected) & (expected > 0), expected, np.nan)
+    single = (ratio > 0.8) & (ratio < 1.25) & (area > 0.3 * bw * bh)
+    if single.sum() < min_people:
+        return PERSON_ASPECT
+    return float(np.clip(np.median(bw[single] / bh[single]), 0.25, 0.55))
+
+
+def _person_score(bw: float, bh: float, area: float, expected: float,
+                  aspect: float = PERSON_ASPECT) -> float:
     """How person-like a box is: height against the prior, width against a player's build and
     the share of the box the blob fills (lines and crowd fill it badly)."""
     size = np.exp(-0.5 * (np.log(max(bh, 1) / expected) / 0.35) ** 2)
-    aspect = np.exp(-0.5 * (np.log(max(bw, 1) / max(bh, 1) / PERSON_ASPECT) / 0.6) ** 2)
+    shape = np.exp(-0.5 * (np.log(max(bw, 1) / max(bh, 1) / aspect) / 0.6) ** 2)
     fill = min(1.0, area / max(bw * bh, 1) / 0.35)
-    return float(size * np.sqrt(aspect) * fill)
+    return float(size * np.sqrt(shape) * fill)
 
 
 def _unlike_local_grass(img: np.ndarray, contrast: float, shadow_chroma: float = 10.0,
