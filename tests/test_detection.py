@@ -177,3 +177,15 @@ def test_roboflow_valid_ap(data_dir):
         boxes.append(d.boxes[keep])
         scores.append(d.scores[keep])
     assert coco_ap(truth, boxes, scores)["ap50"] > 0.5
+
+
+def test_close_up_people_are_found_without_a_camera():
+    # A low pitch-side camera 8-9 m from two players: each is about half the frame tall,
+    # wider than the local-grass window, so only the close-up path finds them whole.
+    cam = camera_looking_at([0.0, 46.0, -1.7], [0.0, 30.0, -1.0], 1400 * 1280 / 960, 1280, 720)
+    img, truth = draw_pitch(cam, [(-2.5, 37.5), (2.5, 38.0)])
+    assert (truth[:, 3] - truth[:, 1] > 0.3 * 720).all()
+    dets = BlobDetector().detect([img], [None])[0]
+    persons = dets.select(np.array([c == "person" for c in dets.classes]))
+    iou = box_iou(truth, persons.boxes.astype(np.float64))
+    assert (iou.max(axis=1) > 0.5).all(), (iou, persons.boxes, truth)

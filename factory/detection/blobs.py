@@ -45,14 +45,17 @@ class BlobDetector:
     many expected heights below the far touchline: less is boards or crowd), legs_aspect and
     legs_score (a blob showing less than half a person below the far touchline is a player in
     front of the boards only if it is at least legs_aspect times taller than wide; its score
-    is scaled by legs_score, as such legs are often a board's lettering). The width of one
-    person is measured in each frame (_frame_aspect)."""
+    is scaled by legs_score, as such legs are often a board's lettering), closeup (without a
+    camera, non-grass people at least this share of the frame tall make it a close-up: the
+    person is then every non-grass pixel and the size prior is their height). The width of
+    one person is measured in each frame (_frame_aspect)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
                  line_ratio: float = 16.0, contrast: float = 18.0, pad: float = 1.06,
                  min_dark: float = 0.02, min_line_k: float = 3.0, shadow_chroma: float = 0.0,
                  split_width: float = 0.28, valley: float = 0.8, foot_margin: float = -0.2,
-                 boards: float = 0.3, legs_aspect: float = 1.0, legs_score: float = 0.25, **unused):
+                 closeup: float = 0.3, boards: float = 0.3, legs_aspect: float = 1.0,
+                 legs_score: float = 0.25, **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
         self.work_height = int(work_height)
@@ -68,6 +71,7 @@ class BlobDetector:
         self.valley = float(valley)
         self.foot_margin = float(foot_margin)
         self.boards = float(boards)
+        self.closeup = float(closeup)
         self.legs_aspect = float(legs_aspect)
         self.legs_score = float(legs_score)
 
@@ -107,7 +111,9 @@ class BlobDetector:
         grass_model = estimate_grass(hsv)
         if grass_model is None:  # not a pitch view
             return FrameDetections()
-        surface = playing_surface(grass_model.mask(hsv), size=(w, h))
+        grass_small = grass_model.mask(hsv)
+        surface = playing_surface(grass_small, size=(w, h))
+        closeup = _closeup_heights(grass_small, surface, h, self.closeup) if camera is None else []
         # The pixel work is done only on the rows the pitch spans (the stands above it are
         # often a third of the frame), plus a margin for heads above the far touchline.
         y0 = int(max(0, surface.top.min() - 0.1 * h))
@@ -116,6 +122,10 @@ class BlobDetector:
         if y1 > y0:
             unlike[y0:y1], darker[y0:y1] = _unlike_local_grass(img[y0:y1], self.contrast,
                                                                self.shadow_chroma, h)
+        if len(closeup):
+            # People wider than the local-grass window take its median for themselves: in a
+            # close-up a person is every pixel that is not the frame's grass colour.
+            unlike = cv2.bitwise_not(grass_model.mask(cv2.cvtColor(img, cv2.COLOR_BGR2HSV)))
         fg = cv2.bitwise_and(unlike, surface.mask(h))
         # Pitch-line paint and overlays (a broadcaster's semi-transparent watermark) only
         # brighten the grass; a person always has parts darker than it (hair, boots, shadowed
@@ -133,8 +143,9 @@ class BlobDetector:
         prior = CameraPrior(camera, scale=to_source) if camera is not None else None
         if prior is not None and not _camera_agrees(prior, foot_x, foot_y, bh[shaped]):
             camera = prior = None  # a wrong calibration would reject every real player
-        if prior is None:
-            prior = ImagePrior.fit(foot_y, bh[shaped], h)
+        if prior is None:  # in a close-up the big people set the size, not their limbs
+            prior = (ImagePrior(0.0, float(np.median(closeup)), h) if len(closeup)
+                     else ImagePrior.fit(foot_y, bh[shaped], h))
         # Second pass: the opening grows with the expected person size row by row, so a
         # near pitch line (wider than a far player's legs) goes while bodies stay.
         rows = np.arange(h, dtype=np.float64)
@@ -157,8 +168,8 @@ class BlobDetector:
         # Feet inside the grass by a little (foot_margin, in person heights; negative = inside):
         # the grass runs on past the near touchline, and there and below it stand the
         # benches, coaches and photographers, whom the ground truth does not count.
-        on_pitch = prior.on_pitch(cx, y2) & (y2 <= surface.bottom[np.clip(
-            cx.astype(np.int64), 0, w - 1)] + self.foot_margin * expected)
+        on_pitch = prior.on_pitch(cx, y2) & (bool(len(closeup)) | (y2 <= surface.bottom[np.clip(
+            cx.astype(np.int64), 0, w - 1)] + self.foot_margin * expected))
 
         boxes, scores, classes = [], [], []
         top_at = surface.top[np.clip(cx.astype(np.int64), 0, w - 1)]
@@ -293,6 +304,19 @@ def _camera_agrees(prior: CameraPrior, x: np.ndarray, y: np.ndarray, heights: np
     ratio = heights / np.where(np.isfinite(expected) & (expected > 0), expected, np.nan)
     agree = (ratio > 0.5) & (ratio < 2.0) & prior.on_pitch(x, y)
     return float(np.mean(agree)) >= min_share
+
+
+def _closeup_heights(grass: np.ndarray, surface, height: int, min_share: float
+                     ) -> list[float]:
+    """Pixel heights of the people in a close-up (each at least `min_share` of the frame
+    tall), from the quarter-resolution grass mask; empty for a wide view."""
+    h4 = grass.shape[0]
+    other = cv2.bitwise_and(cv2.bitwise_not(grass), surface.mask(height)[::4, ::4][:h4])
+    other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(other, connectivity=8)
+    bw, bh, area = (stats[1:, k].astype(np.float64) for k in (2, 3, 4))
+    person = (bh >= min_share * h4) & (bh > 1.2 * bw) & (bh < 5 * bw) & (area > 0.3 * bw * bh)
+    return list(bh[person] * height / h4)
 
 
 def _frame_aspect(bw: np.ndarray, bh: np.ndarray, area: np.ndarray, expected: np.ndarray,
