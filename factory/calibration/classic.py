@@ -241,11 +241,12 @@ class ClassicBackend:
         hyp = self._grid[sw]
         dt = cv2.distanceTransform(255 - lines, cv2.DIST_L2, 3)
         pts = _sample_points(lines, 120, seed=1)
-        costs = search.score_hypotheses(hyp, pts, dt, grass, self._template, sw, sh,
-                                        tau_px=8.0, tau_m=3.0)
+
+        def cost(rows: np.ndarray) -> np.ndarray:
+            return search.score_hypotheses(rows, pts, dt, grass, self._template, sw, sh,
+                                           tau_px=8.0, tau_m=3.0)
+
+        best = hyp[search.best_hypotheses(cost(hyp), hyp, cfg.candidates)]
+        best, _ = search.refine_hypotheses(best, cost)
         ww, wh = masks.lines.shape[1], masks.lines.shape[0]
-        out = []
-        for i in search.best_hypotheses(costs, hyp, cfg.candidates):
-            v = hyp[i].copy()
-            out.append(vector_to_camera(np.r_[v[:6], np.log(v[6] * ww / sw)], ww, wh))
-        return out
+        return [vector_to_camera(np.r_[v[:6], np.log(v[6] * ww / sw)], ww, wh) for v in best]
