@@ -56,28 +56,6 @@ class Bounds:
 _CIRCLE_SAMPLES = {c: sample_line(c, circle_step=0.5) for c in CIRCLES}
 
 
-def _line_residuals(camera: Camera, classes: np.ndarray, uv: np.ndarray,
-                    groups: dict[str, np.ndarray]) -> np.ndarray:
-    out = np.empty(len(uv))
-    for cls, idx in groups.items():
-        pts = uv[idx]
-        if cls in STRAIGHT_LINE_EXTREMITIES:
-            a, b = camera.project(np.array(STRAIGHT_LINE_EXTREMITIES[cls]), distort=False)
-            if camera.has_distortion:  # a distorted line bends: use its sampled polyline
-                poly = camera.project(sample_line(cls, 1.0))
-                out[idx] = _nearest_distance(pts, poly)
-                continue
-            d = b - a
-            n = np.hypot(*d)
-            if not np.isfinite(n) or n < 1e-9:
-                out[idx] = 1e3
-                continue
-            out[idx] = np.abs(d[0] * (pts[:, 1] - a[1]) - d[1] * (pts[:, 0] - a[0])) / n
-        else:
-            out[idx] = _nearest_distance(pts, camera.project(_CIRCLE_SAMPLES[cls]))
-    return out
-
-
 def _nearest_distance(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     poly = poly[np.isfinite(poly).all(axis=1)]
     if len(poly) == 0:
@@ -93,16 +71,17 @@ def _nearest_distance(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
 
 
 def residuals(camera: Camera, obs: Observations) -> np.ndarray:
-    """Per keypoint its pixel distance, per line point its distance to its class."""
+    """Per keypoint its pixel distance, per line point its distance to its class (the
+    solver's own line residuals: straight lines analytically, circles by angle)."""
     parts = []
     if len(obs.keypoint_ids):
         proj = camera.project(KEYPOINTS_3D[obs.keypoint_ids])
         parts.append(np.nan_to_num(np.linalg.norm(proj - obs.keypoint_uv, axis=1), nan=1e3))
     if obs.line_classes:
-        classes = np.asarray(obs.line_classes)
-        groups = {c: np.nonzero(classes == c)[0] for c in set(obs.line_classes)}
-        parts.append(np.nan_to_num(_line_residuals(camera, classes, obs.line_uv, groups),
-                                   nan=1e3))
+        lines = Observations(line_classes=obs.line_classes, line_uv=obs.line_uv)
+        curved = camera.has_distortion  # the solver's cameras distort by k1 at most
+        fun = _Residuals(lines, camera.image_width, camera.image_height, curved)
+        parts.append(fun(camera_to_vector(camera, with_k1=curved)))
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -136,6 +115,14 @@ class _Residuals:
         if self.straight:
             self.s_idx = np.concatenate([i for i, _ in self.straight])
             self.s_a = np.concatenate([np.full(len(i), a) for i, a in self.straight])
+        if self.circles:
+            # Every circle point with its own circle's centre, radius and arc (one pass over
+            # all circle classes: the residuals are called hundreds of times per frame).
+            self.c_idx = np.concatenate([i for i, _ in self.circles])
+            per = [np.repeat([[c.cx, c.cy, c.radius, c.start_deg, c.end_deg]], len(i), axis=0)
+                   for i, c in self.circles]
+            self.c_cx, self.c_cy, self.c_r, self.c_start, self.c_end = np.concatenate(per).T
+            self.c_uv1 = np.column_stack([self.uv[self.c_idx], np.ones(len(self.c_idx))])
         self.size = len(self.kp3) * 2 + len(self.uv)
 
     def project(self, x: np.ndarray) -> np.ndarray:
@@ -165,29 +152,27 @@ class _Residuals:
         try:
             hinv = np.linalg.inv(h)
         except np.linalg.LinAlgError:
-            for idx, _ in self.circles:
-                out[:, idx] = 1e3
+            out[:, self.c_idx] = 1e3
             return
-        for idx, c in self.circles:
-            p = self.uv[idx]
-            q = np.einsum("bij,nj->bni", hinv, np.column_stack([p, np.ones(len(p))]))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ang = np.degrees(np.arctan2(q[..., 1] / q[..., 2] - c.cy,
-                                            q[..., 0] / q[..., 2] - c.cx))
-            mid = (c.start_deg + c.end_deg) / 2
-            ang = (ang - mid + 180.0) % 360.0 - 180.0 + mid  # unwrap around the arc's middle
-            ang = np.radians(np.clip(ang, c.start_deg, c.end_deg))
-            # The circle point relative to the camera, then through the camera (ground plane).
-            gx = c.cx + c.radius * np.cos(ang) - x[:, 3, None]
-            gy = c.cy + c.radius * np.sin(ang) - x[:, 4, None]
-            gz = -x[:, 5, None]
-            pc = (r[:, None, :, 0] * gx[..., None] + r[:, None, :, 1] * gy[..., None]
-                  + r[:, None, :, 2] * gz[..., None])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                proj = pc[..., :2] / pc[..., 2:3] * f[:, None, None] + [self.cx, self.cy]
-            d = np.hypot(proj[..., 0] - p[:, 0], proj[..., 1] - p[:, 1])
-            d[pc[..., 2] <= 1e-3] = 1e3
-            out[:, idx] = d
+        p = self.c_uv1
+        q = np.einsum("bij,nj->bni", hinv, p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ang = np.degrees(np.arctan2(q[..., 1] / q[..., 2] - self.c_cy,
+                                        q[..., 0] / q[..., 2] - self.c_cx))
+        mid = (self.c_start + self.c_end) / 2
+        ang = (ang - mid + 180.0) % 360.0 - 180.0 + mid  # unwrap around the arc's middle
+        ang = np.radians(np.clip(ang, self.c_start, self.c_end))
+        # The circle point relative to the camera, then through the camera (ground plane).
+        gx = self.c_cx + self.c_r * np.cos(ang) - x[:, 3, None]
+        gy = self.c_cy + self.c_r * np.sin(ang) - x[:, 4, None]
+        gz = -x[:, 5, None]
+        pc = (r[:, None, :, 0] * gx[..., None] + r[:, None, :, 1] * gy[..., None]
+              + r[:, None, :, 2] * gz[..., None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            proj = pc[..., :2] / pc[..., 2:3] * f[:, None, None] + [self.cx, self.cy]
+        d = np.hypot(proj[..., 0] - p[:, 0], proj[..., 1] - p[:, 1])
+        d[pc[..., 2] <= 1e-3] = 1e3
+        out[:, self.c_idx] = d
 
     def batch(self, x: np.ndarray) -> np.ndarray:
         """Residual vectors of B parameter vectors (B x P) -> B x M."""
@@ -232,30 +217,33 @@ def _batched_jacobian(fun: _Residuals, x0: np.ndarray, sel: np.ndarray):
 def _robust_lm(fun: _Residuals, x0: np.ndarray, sel: np.ndarray, scale: float,
                max_iter: int) -> np.ndarray:
     """Levenberg-Marquardt on the soft-L1 loss by iteratively reweighted least squares
-    (weight 1 / sqrt(1 + (r / scale)^2), the loss's derivative), one batched evaluation per
-    iteration giving the residuals and the forward-difference Jacobian together. For the
-    small, well-initialised problems of frame-to-frame tracking this reaches scipy's optimum
-    at a fraction of least_squares' per-iteration overhead."""
-    x = x0.copy()
+    (weight 1 / sqrt(1 + (r / scale)^2), the loss's derivative). Every evaluation is one
+    batched call giving the residuals and the forward-difference Jacobian together: a trial
+    step's evaluation already holds the Jacobian of the next iteration (steps are mostly
+    accepted), so an iteration costs one call where a separate cost check would cost two (the
+    calls are dominated by per-call overhead, not by their size). For the small,
+    well-initialised problems of frame-to-frame tracking this reaches scipy's optimum at a
+    fraction of least_squares' per-iteration overhead."""
     steps_base = np.sqrt(np.finfo(float).eps)
     lam = 1e-3
+    rows = np.arange(1, len(sel) + 1)
 
-    def cost(r: np.ndarray) -> float:
-        return float(np.sum(2.0 * (np.sqrt(1.0 + (r / scale) ** 2) - 1.0)))
-
-    xs = np.repeat(x[None], len(sel) + 1, axis=0)
-    for _ in range(max_iter):
+    def evaluate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         steps = steps_base * np.maximum(1.0, np.abs(x[sel]))
-        xs[:] = x
-        xs[np.arange(1, len(sel) + 1), sel] += steps
+        xs = np.repeat(x[None], len(sel) + 1, axis=0)
+        xs[rows, sel] += steps
         f = fun.batch(xs)
         r = f[0]
-        jac = ((f[1:] - r) / steps[:, None]).T
+        return r, ((f[1:] - r) / steps[:, None]).T, float(
+            np.sum(2.0 * (np.sqrt(1.0 + (r / scale) ** 2) - 1.0)))
+
+    x = x0.copy()
+    r, jac, c0 = evaluate(x)
+    for _ in range(max_iter):
         w = 1.0 / np.sqrt(1.0 + (r / scale) ** 2)
         jw = jac * w[:, None]
         a = jac.T @ jw
         g = jw.T @ r
-        c0 = cost(r)
         improved = False
         for _ in range(6):  # raise the damping until the robust cost drops
             try:
@@ -265,15 +253,19 @@ def _robust_lm(fun: _Residuals, x0: np.ndarray, sel: np.ndarray, scale: float,
                 continue
             trial = x.copy()
             trial[sel] += delta
-            c1 = cost(fun(trial))
+            r1, jac1, c1 = evaluate(trial)
             if c1 < c0:
-                x, lam, improved = trial, max(lam / 10.0, 1e-7), True
+                improved, lam = True, max(lam / 10.0, 1e-7)
                 break
             lam *= 10.0
-        # Converged: no descent, a negligible step (1e-5 of a degree or metre is far below a
-        # pixel) or a negligible drop of the cost.
-        if (not improved or np.max(np.abs(delta) / np.maximum(1.0, np.abs(x[sel]))) < 1e-5
-                or c0 - c1 < 1e-4 * c0):
+        if not improved:
+            break
+        drop = c0 - c1
+        x, r, jac, c0 = trial, r1, jac1, c1
+        # Converged: a negligible step (1e-5 of a degree or metre is far below a pixel) or a
+        # negligible drop of the cost.
+        if np.max(np.abs(delta) / np.maximum(1.0, np.abs(x[sel]))) < 1e-5 or drop < 1e-4 * (
+                c0 + drop):
             break
     return x
 
