@@ -48,14 +48,18 @@ class BlobDetector:
     is scaled by legs_score, as such legs are often a board's lettering), closeup (without a
     camera, non-grass people at least this share of the frame tall make it a close-up: the
     person is then every non-grass pixel and the size prior is their height). The width of
-    one person is measured in each frame (_frame_aspect)."""
+    one person is measured in each frame (_frame_aspect)), cover (a merged blob - wider than
+    cover_width people or taller than cover_height - is split by _cover instead of column
+    cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
+    lone players is worth AP50 +0.03 on Roboflow train)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
                  line_ratio: float = 16.0, contrast: float = 18.0, pad: float = 1.06,
                  min_dark: float = 0.02, min_line_k: float = 3.0, shadow_chroma: float = 0.0,
                  split_width: float = 0.28, valley: float = 0.8, foot_margin: float = -0.2,
                  closeup: float = 0.3, boards: float = 0.3, legs_aspect: float = 1.0,
-                 legs_score: float = 0.25, **unused):
+                 legs_score: float = 0.25, cover: bool = True, cover_width: float = 1.5,
+                 cover_height: float = 1.35, merged_score: float = 0.7, **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
         self.work_height = int(work_height)
@@ -72,6 +76,10 @@ class BlobDetector:
         self.foot_margin = float(foot_margin)
         self.boards = float(boards)
         self.closeup = float(closeup)
+        self.cover = bool(cover)
+        self.cover_width = float(cover_width)
+        self.cover_height = float(cover_height)
+        self.merged_score = float(merged_score)
         self.legs_aspect = float(legs_aspect)
         self.legs_score = float(legs_score)
 
@@ -196,8 +204,15 @@ class BlobDetector:
                 ratio = 1.0
             if ratio < 0.45 or ratio > 2.6 or bw[i] > 6 * aspect * e:
                 continue
-            for box in self._split(labels, ids[i], stats[i], e, self.split_width,
-                                   self.valley, aspect):
+            merged = bw[i] > self.cover_width * aspect * e or ratio > self.cover_height
+            if merged and self.cover:
+                bx, by = int(x1[i]), int(y1[i])
+                parts = _cover(labels[by:by + int(bh[i]), bx:bx + int(bw[i])] == ids[i], bx, by,
+                               e, aspect)
+            else:
+                parts = self._split(labels, ids[i], stats[i], e, self.split_width,
+                                    self.valley, aspect)
+            for box in parts:
                 bx1, by1, bx2, by2, part_area = box
                 if top_cut:
                     by1 = min(by1, by2 - e)
@@ -208,6 +223,8 @@ class BlobDetector:
                 score *= float(np.clip(dark / self.min_dark, 0.3, 1.0))
                 if legs_only:
                     score *= self.legs_score
+                if merged:  # parts of a group are less certain than a lone player
+                    score *= self.merged_score
                 if score >= self.min_score:
                     boxes.append((bx1, by1, bx2, by2))
                     scores.append(score)
@@ -254,6 +271,52 @@ class BlobDetector:
                 continue
             out.append((px1, py1, px2, py2, float(part.sum())))
         return out
+
+
+def _cover(mask: np.ndarray, x0: int, y0: int, expected: float, aspect: float,
+           min_gain: float = 0.25, max_overlap: float = 0.5) -> list[tuple[float, float, float, float, float]]:
+    """People in a merged blob as the person-sized rectangles that greedily explain most of
+    its pixels: each candidate stands on the blob's lowest pixels near its column (its feet)
+    or hangs from its highest (its head, when a nearer player hides the feet); the rectangle
+    with the most unexplained pixels is taken until none adds `min_gain` of a rectangle.
+    Unlike column cuts this separates a player from one partly behind him. Each part is the
+    tight box of the blob's pixels inside its rectangle, (x1, y1, x2, y2, area)."""
+    hh, ww = mask.shape
+    pw, ph = max(2, round(aspect * expected)), max(4, round(expected))
+    filled = mask.any(axis=0)
+    low = np.where(filled, hh - 1 - mask[::-1].argmax(axis=0), -1)
+    high = np.where(filled, mask.argmax(axis=0), hh)
+    r = max(1, pw // 4)
+    centres = np.arange(ww)
+    near = np.lib.stride_tricks.sliding_window_view(np.pad(low, r, constant_values=-1), 2 * r + 1)
+    near_top = np.lib.stride_tricks.sliding_window_view(np.pad(high, r, constant_values=hh),
+                                                        2 * r + 1)
+    feet = near.max(axis=1) + 1
+    tops = np.concatenate([feet - ph, near_top.min(axis=1)])
+    cx = np.concatenate([centres, centres])
+    valid = tops < hh
+    tops, cx = tops[valid], cx[valid]
+    xa, xb = np.clip(cx - pw // 2, 0, ww), np.clip(cx - pw // 2 + pw, 0, ww)
+    ya, yb = np.clip(tops, 0, hh), np.clip(tops + ph, 0, hh)
+    left = mask.astype(np.uint8)
+    out = []
+    for _ in range(max(1, round(ww * hh / (pw * ph)) + 2)):
+        ii = cv2.integral(left)
+        gain = ii[yb, xb] - ii[ya, xb] - ii[yb, xa] + ii[ya, xa]
+        k = int(np.argmax(gain)) if len(gain) else -1
+        if k < 0 or gain[k] < min_gain * pw * ph:
+            break
+        part = mask[ya[k]:yb[k], xa[k]:xb[k]]
+        box = _tight_box(part, x0 + xa[k], y0 + ya[k])
+        if box is not None:
+            out.append((*box, float(part.sum())))
+        left[ya[k]:yb[k], xa[k]:xb[k]] = 0
+        # A rectangle shifted from a taken one is the same person's arm or leg, not another.
+        ix = np.clip(np.minimum(xb, xb[k]) - np.maximum(xa, xa[k]), 0, None)
+        iy = np.clip(np.minimum(yb, yb[k]) - np.maximum(ya, ya[k]), 0, None)
+        same = ix * iy > max_overlap * pw * ph
+        xa, xb, ya, yb = xa[~same], xb[~same], ya[~same], yb[~same]
+    return out
 
 
 def _cuts(profile: np.ndarray, parts: int, valley: float | None) -> list[int]:
