@@ -41,6 +41,9 @@ class ClassicConfig:
     work_width: int = 640  # analysis resolution (pixels wide)
     search_width: int = 320  # cold-start search resolution
     max_points: int = 250  # line pixels used by the solver
+    # ... and by the last refinement of a cold start (one round at the finest gate): more
+    # pixels average the line's width and the mask's pixel steps out of the camera.
+    final_points: int = 1000
     min_grass_fraction: float = 0.25  # below: not a pitch view
     # Green pixels themselves (the surface mask fills holes, so a close-up's face or shirt in
     # front of a green backdrop counts as surface): WC14 pitch views have >= 0.35 of the
@@ -201,6 +204,10 @@ class ClassicBackend:
                     best_score, best = score, (result[3], *result[:3])
             if best is None:
                 return ev
+            dense = _sample_points(line_pixels, cfg.final_points)
+            cam, idx, classes, share = icp(best[1], dense, gates[-1:], self.bounds)
+            if share > 0.0:
+                points, best = dense, (share, cam, idx, classes)
         share, cam, idx, classes = best
         if share <= 0.0 or len(idx) < 12:
             return ev
