@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from factory.detection.blobs import BlobDetector, _cover, _cuts, _tight_box
+from factory.detection.blobs import BlobDetector, _cover, _cuts, _image_lines, _tight_box
 from factory.eval.detection_ap import coco_ap
 from factory.eval.synth_truth import person_truth
 from factory.eval.tracking import drop_distractor_matches
@@ -58,6 +58,19 @@ def test_cover_separates_a_player_from_one_partly_behind_him():
     assert len(parts) == 2
     # (column cuts give 0.63 / 0.55 here: each box takes the other's head or legs)
     assert (box_iou(truth, boxes).max(axis=1) > 0.7).all(), boxes
+
+
+def test_image_lines_take_the_touchline_and_leave_the_player_on_it():
+    fg = np.zeros((720, 1280), np.uint8)
+    fg[600:606, :] = 255  # a near touchline, 6 px thick
+    fg[520:610, 600:636] = 255  # a player standing on it, 36 px wide, to the right edge too
+    fg[520:610, 1250:1280] = 255  # one cut by the frame edge
+    lines = _image_lines(fg, 720, widest=40.0) > 0
+    assert lines[600:606, :590].all() and lines[600:606, 650:1240].all()
+    body = np.ones((90, 36), bool)
+    body[78:88] = False  # the rows of the line itself (and its dilation) may go
+    assert not lines[520:610, 600:636][body].any()
+    assert not lines[520:590, 1250:1280].any()
 
 
 def test_coco_ap_ignores_crowd_truth():

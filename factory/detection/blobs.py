@@ -164,8 +164,14 @@ class BlobDetector:
         line_k = np.clip(np.nan_to_num(expected_rows, nan=0.0) / self.line_ratio,
                          self.min_line_k * h / 720, None)
         line_k = 1 + 2 * np.round((line_k - 1) / 2)  # odd sizes, few distinct bands
-        lines = _line_mask(camera, w, h, to_source) if camera is not None else None
-        stats, labels, ids = _blobs(fg, line_k, lines)
+        # Pitch lines are cut away before the opening, so that a player standing on one is
+        # not merged into it: the camera's lines (exact: the body's two halves are joined
+        # again afterwards) or, without a camera, the long straight runs of the image (they
+        # take slivers of the body too, and joining would merge neighbours).
+        exact = camera is not None
+        lines = (_line_mask(camera, w, h, to_source) if exact else
+                 _image_lines(fg, h, PERSON_ASPECT * np.nanmax(expected_rows, initial=0.0)))
+        stats, labels, ids = _blobs(fg, line_k, lines, rejoin=exact)
         if not len(stats):
             return FrameDetections()
         x1 = stats[:, 0].astype(np.float64)
@@ -451,7 +457,24 @@ def _line_mask(camera: Camera, w: int, h: int, to_source: float) -> np.ndarray:
     return mask
 
 
-def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
+def _image_lines(fg: np.ndarray, height: int, widest: float) -> np.ndarray:
+    """Long straight foreground runs along the row and the two diagonals: touchlines, the
+    halfway line off the centre, penalty-box sides - longer in one direction than any
+    player is wide (`widest`: the widest expected person), so a player standing on one is cut
+    from it, not merged into it."""
+    length = int(max(41 * height / 720, 1.5 * widest)) | 1
+    kernels = [np.ones((1, length), np.uint8), np.eye(length, dtype=np.uint8),
+               np.fliplr(np.eye(length, dtype=np.uint8))]
+    lines = np.zeros_like(fg)
+    for k in kernels:
+        # Zero border: OpenCV's default lets a body cut by the frame edge run on outside it.
+        lines = cv2.bitwise_or(lines, cv2.morphologyEx(fg, cv2.MORPH_OPEN, k,
+                                                       borderType=cv2.BORDER_CONSTANT,
+                                                       borderValue=0))
+    return cv2.dilate(lines, np.ones((3, 3), np.uint8))
+
+
+def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None, rejoin: bool = True
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Connected blobs of `fg` after removing structures thinner than line_k (a number, or one
     value per row) and the known pitch lines `lines`: stats rows (x, y, w, h, area), the label
@@ -473,7 +496,7 @@ def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
             continue
         o = cv2.morphologyEx(band, cv2.MORPH_OPEN,
                              cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-        if lines is not None:  # rejoin the halves of a body that a removed line cut apart
+        if lines is not None and rejoin:  # the halves of a body that a line cut apart
             t = max(3, round(5 * h / 720)) + 4
             o = cv2.morphologyEx(o, cv2.MORPH_CLOSE,
                                  cv2.getStructuringElement(cv2.MORPH_RECT, (t, t)))
