@@ -57,6 +57,7 @@ class ClassicConfig:
     # Search hypotheses refined on a cold start: 8 often missed the right basin on steep
     # penalty-area views of WC14 (the right camera scored higher but was not among them).
     candidates: int = 16
+    refined_pool: int = 48  # grid hypotheses refined by the local search, best `candidates` kept
     support_gate_px: float = 4.0  # template_support gate at work resolution
 
 
@@ -257,7 +258,9 @@ class ClassicBackend:
             return search.score_hypotheses(rows, pts, dt, grass, self._template, sw, sh,
                                            tau_px=8.0, tau_m=3.0)
 
-        best = hyp[search.best_hypotheses(cost(hyp), hyp, cfg.candidates)]
-        best, _ = search.refine_hypotheses(best, cost)
+        # The local search is cheap next to an ICP run: refine a wider pool, keep the best.
+        pool = hyp[search.best_hypotheses(cost(hyp), hyp, cfg.refined_pool)]
+        pool, pool_cost = search.refine_hypotheses(pool, cost)
+        best = pool[search.best_hypotheses(pool_cost, pool, cfg.candidates)]
         ww, wh = masks.lines.shape[1], masks.lines.shape[0]
         return [vector_to_camera(np.r_[v[:6], np.log(v[6] * ww / sw)], ww, wh) for v in best]
