@@ -65,7 +65,7 @@ def test_image_lines_take_the_touchline_and_leave_the_player_on_it():
     fg[600:606, :] = 255  # a near touchline, 6 px thick
     fg[520:610, 600:636] = 255  # a player standing on it, 36 px wide, to the right edge too
     fg[520:610, 1250:1280] = 255  # one cut by the frame edge
-    lines = _image_lines(fg, 720, tallest=90.0)[0] > 0
+    lines = _image_lines(fg, 720, tallest=90.0) > 0
     assert lines[600:606, :590].all() and lines[600:606, 650:1240].all()
     body = np.ones((90, 36), bool)
     body[78:88] = False  # the rows of the line itself (and its dilation) may go
