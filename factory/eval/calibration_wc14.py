@@ -53,7 +53,7 @@ def _with_thresholds(rows: list[dict], min_support: float, min_grass: float) -> 
             **status_figures(sim)}
 
 
-def support_sweep(rows: list[dict], thresholds=(0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)) -> list[dict]:
+def support_sweep(rows: list[dict], thresholds=(0.0, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)) -> list[dict]:
     """Status figures for other MIN_TEMPLATE_SUPPORT values (grass at the module's threshold)."""
     return [{"min_support": t, **_with_thresholds(rows, t, MIN_GRASS_ON_PITCH)}
             for t in thresholds]
