@@ -466,15 +466,28 @@ def _image_lines(fg: np.ndarray, height: int, tallest: float) -> np.ndarray:
     """Long straight foreground runs along the row, the column and the two diagonals:
     touchlines, the halfway line, penalty-box sides - longer in one direction than any player
     is wide or tall (`tallest`: the tallest expected person), so a player standing on one is
-    cut from it, not merged into it."""
-    across = int(max(41 * height / 720, 1.5 * PERSON_ASPECT * tallest)) | 1
-    up = int(max(41 * height / 720, 1.5 * tallest)) | 1
+    cut from it, not merged into it. Found at half resolution (a quarter of the cost; a line
+    two pixels wide still leaves one) on the rows that have foreground."""
+    mask = np.zeros_like(fg)
+    rows = np.flatnonzero(cv2.reduce(fg, 1, cv2.REDUCE_MAX).ravel())
+    if not len(rows):
+        return mask
+    r0, r1 = int(rows[0]) & ~1, int(rows[-1]) + 1
+    band = fg[r0:r1]
+    half = cv2.resize(band, (band.shape[1] // 2, max(1, band.shape[0] // 2)),
+                      interpolation=cv2.INTER_AREA)
+    half = cv2.compare(half, 0, cv2.CMP_GT)
+    across = int(max(21 * height / 720, 0.75 * PERSON_ASPECT * tallest)) | 1
+    up = int(max(21 * height / 720, 0.75 * tallest)) | 1
     kernels = [np.ones((1, across), np.uint8), np.eye(across, dtype=np.uint8),
                np.fliplr(np.eye(across, dtype=np.uint8)), np.ones((up, 1), np.uint8)]
     # Zero border: OpenCV's default lets a body cut by the frame edge run on outside it.
-    runs = [cv2.morphologyEx(fg, cv2.MORPH_OPEN, k, borderType=cv2.BORDER_CONSTANT,
+    runs = [cv2.morphologyEx(half, cv2.MORPH_OPEN, k, borderType=cv2.BORDER_CONSTANT,
                              borderValue=0) for k in kernels]
-    return cv2.dilate(np.max(runs, axis=0), np.ones((3, 3), np.uint8))
+    lines = cv2.dilate(np.max(runs, axis=0), np.ones((2, 2), np.uint8))
+    mask[r0:r0 + 2 * half.shape[0], :2 * half.shape[1]] = cv2.resize(
+        lines, (2 * half.shape[1], 2 * half.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return cv2.bitwise_and(mask, fg)
 
 
 def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
