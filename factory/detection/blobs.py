@@ -2,16 +2,20 @@
 
 No library detects players without a learned model, so this backend is written here from
 OpenCV's colour conversion, morphology and connected components. Steps per frame:
-1. grass colour and playing surface (grass.py); foreground = non-grass pixels on the surface;
-2. a morphological opening deletes pitch lines (thinner than any body) and the body is then
-   grown back inside the foreground, which restores legs without restoring the lines;
+1. grass colour and playing surface (grass.py); foreground = non-grass pixels on the surface
+   (in a close-up, where people are larger than the local-grass window, all of them);
+2. pitch lines are cut out (the image's long straight runs, and the camera's lines), a
+   morphological opening deletes what is thinner than any body and the body is then grown
+   back inside the foreground, which restores legs without restoring the lines;
 3. every connected blob is compared with the pixel height a standing person has at its foot
-   point (size_prior.py, from the calibrated camera or a line fitted to the frame's blobs):
-   too small or too large blobs are rejected, blobs much wider than one person are split at
-   the valleys of their column profile (a little wider ones only where the head-level profile
-   dips: two heads), blobs cut by the far touchline get their head back; each part's box is
-   the extent of its own pixels without thin side attachments (shadows, line stubs);
-4. the score says how person-like the blob is (height, width and fill against the prior).
+   point (size_prior.py, from the calibrated camera if the blobs agree with it, else a line
+   fitted to the frame's blobs): too small or too large blobs are rejected; merged blobs are
+   split into person-sized rectangles that explain their pixels (_cover), a little wide ones
+   where the head-level profile dips (two heads); blobs cut by the far touchline get their
+   head back; each part's box is the extent of its own pixels without thin side attachments
+   (shadows, line stubs), at least 0.9 of a person tall;
+4. the score says how person-like the blob is (height, width and fill against the prior),
+   lower for parts of merged blobs and for legs in front of the boards.
 """
 
 from __future__ import annotations
@@ -47,12 +51,12 @@ class BlobDetector:
     front of the boards only if it is at least legs_aspect times taller than wide; its score
     is scaled by legs_score, as such legs are often a board's lettering), closeup (without a
     camera, non-grass people at least this share of the frame tall make it a close-up: the
-    person is then every non-grass pixel and the size prior is their height). The width of
-    one person is measured in each frame (_frame_aspect)), cover (a merged blob - wider than
+    person is then every non-grass pixel and the size prior is their height), cover (a merged blob - wider than
     cover_width people or taller than cover_height - is split by _cover instead of column
     cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
     lone players is worth AP50 +0.03 on Roboflow train), min_height (a part shorter than this
-    share of the expected height is grown to it about its centre)."""
+    share of the expected height is grown to it about its centre). The width of one person
+    is measured in each frame (_frame_aspect)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
                  line_ratio: float = 16.0, contrast: float = 18.0, pad: float = 1.06,
