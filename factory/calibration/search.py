@@ -136,7 +136,7 @@ def best_hypotheses(costs: np.ndarray, hyp: np.ndarray, k: int) -> list[int]:
 _LOCAL_STEP = np.array([1.5, 0.75, 0.5, 4.0, 8.0, 3.0, 0.1])
 
 
-def refine_hypotheses(hyp: np.ndarray, cost, rounds: int = 12, samples: int = 48,
+def refine_hypotheses(hyp: np.ndarray, cost, rounds: int = 12, samples: int = 32,
                       shrink: float = 0.75, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Lower the cost of each hypothesis by a local random search: each round draws `samples`
     Gaussian perturbations around every hypothesis, keeps the best if it improves, and shrinks
