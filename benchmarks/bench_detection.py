@@ -53,7 +53,20 @@ def synthetic_frames(n: int) -> tuple[list[np.ndarray], list]:
     return frames, [cams.get(i) for i in range(len(frames))]
 
 
-def bench_cpu_preset(frames, cameras) -> dict:
+def bench_cpu_preset(frames, cameras, repeats: int = 3) -> dict:
+    """Each mode `repeats` times; the fastest run is reported (on a shared virtual machine
+    the slower runs measure the neighbours: 21.7-28.3 frames/s for the same code), with every
+    run's frames/s beside it."""
+    runs = [_cpu_preset_once(frames, cameras) for _ in range(repeats)]
+    out = {}
+    for label in runs[0]:
+        best = max((r[label] for r in runs), key=lambda r: r["frames_per_second"])
+        out[label] = {**best, "frames_per_second_all_runs": [
+            round(r[label]["frames_per_second"], 1) for r in runs]}
+    return out
+
+
+def _cpu_preset_once(frames, cameras) -> dict:
     from factory.detection import make_detector
     from factory.tracking.reid_colour import ColourEmbedder
     from factory.tracking.track import track_shot
@@ -119,12 +132,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=100)
     p.add_argument("--no-yolo", action="store_true")
+    p.add_argument("--repeats", type=int, default=3, help="cpu preset runs (the best counts)")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"
                                         / "detection.json"))
     args = p.parse_args(argv)
     frames, cameras = synthetic_frames(args.frames)
     result = {"machine": machine(), "frame_size": "1280x720",
-              "cpu_preset": bench_cpu_preset(frames, cameras)}
+              "cpu_preset": bench_cpu_preset(frames, cameras, args.repeats)}
     if not args.no_yolo:
         result["yolo_cpu"] = bench_yolo(frames)
     result["gpu"] = ("not measured: no GPU on this machine" if result["machine"]["gpu"] is None
@@ -136,7 +150,8 @@ def main(argv=None) -> int:
         print(f"cpu preset {label:15s} {r['frames_per_second']:.1f} frames/s wall, "
               f"{r['frames_per_cpu_second']:.1f} frames per CPU-second (detection "
               f"{r['cpu_ms_per_frame_detection']:.1f}, tracking "
-              f"{r['cpu_ms_per_frame_tracking']:.1f} CPU-ms per frame)")
+              f"{r['cpu_ms_per_frame_tracking']:.1f} CPU-ms per frame; all runs "
+              f"{r['frames_per_second_all_runs']} frames/s)")
     for k, r in result.get("yolo_cpu", {}).items():
         print(f"{k:14s} {r['ms_per_frame']:.0f} ms/frame wall, {r['cpu_ms_per_frame']:.0f} "
               f"CPU-ms/frame (all threads)")

@@ -20,6 +20,7 @@ OpenCV's colour conversion, morphology and connected components. Steps per frame
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 
@@ -488,7 +489,8 @@ def _image_lines(fg: np.ndarray, height: int, tallest: float) -> np.ndarray:
     # Zero border: OpenCV's default lets a body cut by the frame edge run on outside it.
     runs = [cv2.morphologyEx(half, cv2.MORPH_OPEN, k, borderType=cv2.BORDER_CONSTANT,
                              borderValue=0) for k in kernels]
-    lines = cv2.dilate(np.max(runs, axis=0), np.ones((2, 2), np.uint8))
+    lines = functools.reduce(cv2.bitwise_or, runs)
+    lines = cv2.dilate(lines, np.ones((2, 2), np.uint8))
     mask[r0:r0 + 2 * half.shape[0], :2 * half.shape[1]] = cv2.resize(
         lines, (2 * half.shape[1], 2 * half.shape[0]), interpolation=cv2.INTER_NEAREST)
     return cv2.bitwise_and(mask, fg)
@@ -524,16 +526,16 @@ def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
         part = cv2.morphologyEx(part, cv2.MORPH_CLOSE,
                                 cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * k + 1)))
         body[a:b] = part[a - pad_a:b - pad_a]
-    if lines is not None:  # join the parts of a body again across the line cut out of it
-        t = int(9 * h / 720) | 1
-        across = cv2.morphologyEx(body, cv2.MORPH_CLOSE, np.ones((t, t), np.uint8))
-        body = cv2.bitwise_or(body, cv2.bitwise_and(across, lines))
     # Labelling costs per pixel: label only the rows that have any body.
     rows = np.flatnonzero(cv2.reduce(body, 1, cv2.REDUCE_MAX).ravel())
     labels = np.zeros(body.shape, np.int32)
     if not len(rows):
         return np.zeros((0, 5), np.int32), labels, np.zeros(0, np.int64)
     r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    if lines is not None:  # join the parts of a body again across the line cut out of it
+        t = int(9 * h / 720) | 1
+        across = cv2.morphologyEx(body[r0:r1], cv2.MORPH_CLOSE, np.ones((t, t), np.uint8))
+        body[r0:r1] = cv2.bitwise_or(body[r0:r1], cv2.bitwise_and(across, lines[r0:r1]))
     _, labels[r0:r1], stats, _ = cv2.connectedComponentsWithStats(body[r0:r1], connectivity=8)
     stats = stats[1:]
     stats[:, cv2.CC_STAT_TOP] += r0
