@@ -60,22 +60,26 @@ def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 7.0) -> np.n
     while shirts, logos and sunlit patches are wider and fail the test.
     """
     width = bgr.shape[1]
-    gray = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (3, 3), 0).astype(np.int16)
+    gray = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (3, 3), 0)
     tau = max(3, int(round(width / 160)))
-    pad = np.pad(gray, tau, mode="edge")
+    pad = cv2.copyMakeBorder(gray, tau, tau, tau, tau, cv2.BORDER_REPLICATE)
     h, w = gray.shape
-    left, right = pad[tau:tau + h, :w], pad[tau:tau + h, 2 * tau:2 * tau + w]
-    up, down = pad[:h, tau:tau + w], pad[2 * tau:2 * tau + h, tau:tau + w]
-    ridge = (((gray - left) > contrast) & ((gray - right) > contrast)) | (
-        ((gray - up) > contrast) & ((gray - down) > contrast))
-    inside = cv2.erode(grass, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 0
+    # OpenCV's saturating uint8 arithmetic: a negative difference becomes 0, never > contrast.
+
+    def brighter(other: np.ndarray) -> np.ndarray:
+        return cv2.compare(cv2.subtract(gray, other), contrast, cv2.CMP_GT)
+
+    row = cv2.bitwise_and(brighter(pad[tau:tau + h, :w]), brighter(pad[tau:tau + h, 2 * tau:]))
+    col = cv2.bitwise_and(brighter(pad[:h, tau:tau + w]), brighter(pad[2 * tau:, tau:tau + w]))
+    inside = cv2.erode(grass, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
     # Painted lines are white or grey: drop ridges more saturated than the grass (red or
     # yellow shirts, advertising).
     sat = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[..., 1]
     # The median of a regular subsample is as good and a fraction of the cost.
-    sub = sat[::4, ::4][inside[::4, ::4]]
+    sub = sat[::4, ::4][inside[::4, ::4] > 0]
     grass_sat = float(np.median(sub)) if sub.size else 255.0
-    mask = (ridge & inside & (sat <= grass_sat + 15)).astype(np.uint8) * 255
+    mask = cv2.bitwise_and(cv2.bitwise_or(row, col), inside)
+    mask = cv2.bitwise_and(mask, cv2.compare(sat, grass_sat + 15, cv2.CMP_LE))
     # Drop specks (smaller than a short dash of line) and compact blobs (players: their
     # ridge pixels are thick for their extent, where a line is a few pixels thick).
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
