@@ -52,9 +52,9 @@ class BlobDetector:
     front of the boards only if it is at least legs_aspect times taller than wide; its score
     is scaled by legs_score, as such legs are often a board's lettering), closeup (without a
     camera, non-grass people at least this share of the frame tall make it a close-up: the
-    person is then every non-grass pixel and the size prior is their height), cover (a merged blob - wider than
-    cover_width people or taller than cover_height - is split by _cover instead of column
-    cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
+    person is then every non-grass pixel and the size prior is their height), cover (a
+    merged blob - wider than cover_width people or taller than cover_height - is split by
+    _cover instead of column cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
     lone players is worth AP50 +0.03 on Roboflow train), min_height (a part shorter than this
     share of the expected height is grown to it about its centre). The width of one person
     is measured in each frame (_frame_aspect)."""
@@ -129,7 +129,9 @@ class BlobDetector:
             return FrameDetections()
         grass_small = grass_model.mask(hsv)
         surface = playing_surface(grass_small, size=(w, h))
-        closeup = _closeup_heights(grass_small, surface, h, self.closeup) if camera is None else []
+        on_surface = surface.mask(h)
+        closeup = (_closeup_heights(grass_small, on_surface[::4, ::4], self.closeup)
+                   if camera is None else [])
         # The pixel work is done only on the rows the pitch spans (the stands above it are
         # often a third of the frame), plus a margin for heads above the far touchline.
         y0 = int(max(0, surface.top.min() - 0.1 * h))
@@ -142,7 +144,7 @@ class BlobDetector:
             # People wider than the local-grass window take its median for themselves: in a
             # close-up a person is every pixel that is not the frame's grass colour.
             unlike = cv2.bitwise_not(grass_model.mask(cv2.cvtColor(img, cv2.COLOR_BGR2HSV)))
-        fg = cv2.bitwise_and(unlike, surface.mask(h))
+        fg = cv2.bitwise_and(unlike, on_surface)
         # Pitch-line paint and overlays (a broadcaster's semi-transparent watermark) only
         # brighten the grass; a person always has parts darker than it (hair, boots, shadowed
         # side, shorts), so a blob without dark pixels is paint, not a person.
@@ -294,7 +296,8 @@ class BlobDetector:
 
 
 def _cover(mask: np.ndarray, x0: int, y0: int, expected: float, aspect: float,
-           min_gain: float = 0.25, max_overlap: float = 0.5) -> list[tuple[float, float, float, float, float]]:
+           min_gain: float = 0.25, max_overlap: float = 0.5
+           ) -> list[tuple[float, float, float, float, float]]:
     """People in a merged blob as the person-sized rectangles that greedily explain most of
     its pixels: each candidate stands on the blob's lowest pixels near its column (its feet)
     or hangs from its highest (its head, when a nearer player hides the feet); the rectangle
@@ -394,17 +397,17 @@ def _camera_agrees(prior: CameraPrior, x: np.ndarray, y: np.ndarray, heights: np
     return float(np.mean(agree)) >= min_share and 0.8 <= typical <= 1.25
 
 
-def _closeup_heights(grass: np.ndarray, surface, height: int, min_share: float
-                     ) -> list[float]:
-    """Pixel heights of the people in a close-up (each at least `min_share` of the frame
-    tall), from the quarter-resolution grass mask; empty for a wide view."""
-    h4 = grass.shape[0]
-    other = cv2.bitwise_and(cv2.bitwise_not(grass), surface.mask(height)[::4, ::4][:h4])
+def _closeup_heights(grass: np.ndarray, surface: np.ndarray, min_share: float) -> list[float]:
+    """Pixel heights (at 4x the masks' size) of the people in a close-up, each at least
+    `min_share` of the frame tall, from the quarter-resolution grass and surface masks; empty
+    for a wide view."""
+    h4, w4 = grass.shape
+    other = cv2.bitwise_and(cv2.bitwise_not(grass), surface[:h4, :w4])
     other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     _, _, stats, _ = cv2.connectedComponentsWithStats(other, connectivity=8)
     bw, bh, area = (stats[1:, k].astype(np.float64) for k in (2, 3, 4))
     person = (bh >= min_share * h4) & (bh > 1.2 * bw) & (bh < 5 * bw) & (area > 0.3 * bw * bh)
-    return list(bh[person] * height / h4)
+    return list(bh[person] * 4.0)
 
 
 def _frame_aspect(bw: np.ndarray, bh: np.ndarray, area: np.ndarray, expected: np.ndarray,
