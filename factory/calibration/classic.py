@@ -9,6 +9,7 @@ The labels of the last round are the evidence.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -63,7 +64,7 @@ class ClassicConfig:
 
 def _sample_points(mask: np.ndarray | tuple[np.ndarray, np.ndarray], n: int,
                    seed: int = 0) -> np.ndarray:
-    """At most n line pixels of a mask (or of its np.nonzero, computed once per frame)."""
+    """At most n line pixels of a mask (or of its (ys, xs), computed once per frame)."""
     ys, xs = np.nonzero(mask) if isinstance(mask, np.ndarray) else mask
     if len(xs) > n:
         # An even spread over the raster order: deterministic and cheaper than a random draw.
@@ -108,10 +109,38 @@ def icp(camera: Camera, points: np.ndarray, gates: tuple[float, ...],
     return camera, idx, classes, len(idx) / max(len(points), 1)
 
 
-def template_support(camera: Camera, dt: np.ndarray, grass: np.ndarray, gate: float) -> float:
-    """Share of the visible projected template (on the grass) lying on detected line pixels."""
+@functools.lru_cache(maxsize=8)
+def _gate_offsets(gate: float) -> np.ndarray:
+    """(dy, dx) offsets whose distance is <= gate in OpenCV's 3x3 chamfer metric
+    (distanceTransform DIST_L2 mask 3: 0.955 per step, 1.3693 per diagonal step, 16-bit fixed
+    point, float32 result): a pixel's distance transform of a mask is <= gate exactly when
+    one of these offsets holds a mask pixel."""
+    r = int(np.ceil(gate / 0.955))
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    lo = np.minimum(np.abs(dx), np.abs(dy))
+    hi = np.maximum(np.abs(dx), np.abs(dy))
+    fixed = lo * round(1.3693 * 65536) + (hi - lo) * round(0.955 * 65536)
+    near = fixed.astype(np.float32) * np.float32(1.0 / 65536) <= gate
+    return np.column_stack([dy[near], dx[near]])
+
+
+def near_lines(lines: np.ndarray, ij: np.ndarray, gate: float) -> np.ndarray:
+    """Per pixel (x, y) of ij, whether a line pixel lies within `gate` (the chamfer distance
+    transform of the line mask thresholded at the gate, looked up at a few hundred pixels
+    instead of computed over the frame: 1.4 ms per 640x360 frame)."""
+    h, w = lines.shape
+    off = _gate_offsets(float(gate))
+    y = ij[:, 1, None] + off[:, 0]
+    x = ij[:, 0, None] + off[:, 1]
+    inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+    return ((lines[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)] > 0) & inside).any(axis=1)
+
+
+def template_support(camera: Camera, lines: np.ndarray, grass: np.ndarray, gate: float) -> float:
+    """Share of the visible projected template (on the grass) lying within `gate` pixels of
+    a detected line pixel (lines: the line mask)."""
     uv = camera.project(_SUPPORT_POINTS)
-    h, w = dt.shape
+    h, w = lines.shape
     ok = np.isfinite(uv).all(axis=1)
     uv = uv[ok]
     ok = (uv[:, 0] >= 0) & (uv[:, 0] < w - 1) & (uv[:, 1] >= 0) & (uv[:, 1] < h - 1)
@@ -119,7 +148,7 @@ def template_support(camera: Camera, dt: np.ndarray, grass: np.ndarray, gate: fl
     on_grass = grass[ij[:, 1], ij[:, 0]] > 0
     if on_grass.sum() < 10:
         return 0.0
-    return float((dt[ij[on_grass, 1], ij[on_grass, 0]] <= gate).mean())
+    return float(near_lines(lines, ij[on_grass], gate).mean())
 
 
 GRASS_MARGIN_M = 8.0  # run-off grass around the lines (touchlines ~5 m, goal ends more)
@@ -175,11 +204,12 @@ class ClassicBackend:
                 np.count_nonzero(masks.lines) < cfg.min_line_pixels):
             return ev
         ev.is_pitch_view = True
-        line_pixels = np.nonzero(masks.lines)
+        # (x, y) in raster order, as np.nonzero gives them, at a quarter of its cost.
+        xy = cv2.findNonZero(masks.lines)[:, 0]
+        line_pixels = (xy[:, 1], xy[:, 0])
         points = _sample_points(line_pixels, cfg.max_points)
         gates = tuple(g * ww / 640 for g in cfg.gates_px)
         support_gate = cfg.support_gate_px * ww / 640
-        dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
         best = None
         if previous is not None:
             cam, idx, classes, share = icp(previous.rescaled(ww, wh), points,
@@ -199,7 +229,7 @@ class ClassicBackend:
                 # lie on the pitch through the camera (the status checks both; scoring them
                 # here picks the candidate that passes: WC14 mean IoU_part of the picked
                 # candidates 0.947 -> 0.956).
-                score = result[3] * template_support(result[0], dt, masks.grass, support_gate) * (
+                score = result[3] * template_support(result[0], masks.lines, masks.grass, support_gate) * (
                     grass_on_pitch(result[0], masks.grass))
                 if score > best_score:
                     best_score, best = score, (result[3], *result[:3])
@@ -213,7 +243,7 @@ class ClassicBackend:
         if share <= 0.0 or len(idx) < 12:
             return ev
         inv = width / ww
-        ev.support = template_support(cam, dt, masks.grass, support_gate)
+        ev.support = template_support(cam, masks.lines, masks.grass, support_gate)
         ev.grass_on_pitch = grass_on_pitch(cam, masks.grass)
         ev.camera_hint = cam.rescaled(width, height)
         ev.hint_is_fit = True
@@ -230,9 +260,8 @@ class ClassicBackend:
         small = cv2.resize(bgr, (cfg.work_width, int(round(bgr.shape[0] * scale))),
                            interpolation=cv2.INTER_AREA)
         masks = surface_masks(small)
-        dt = cv2.distanceTransform(255 - masks.lines, cv2.DIST_L2, 3)
         cam = camera.rescaled(small.shape[1], small.shape[0])
-        return template_support(cam, dt, masks.grass, cfg.support_gate_px * small.shape[1] / 640)
+        return template_support(cam, masks.lines, masks.grass, cfg.support_gate_px * small.shape[1] / 640)
 
     def _plausible(self, camera: Camera) -> bool:
         """The prior's side of the pitch: a main broadcast camera stands outside the
