@@ -153,19 +153,23 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     combined = {type(m).__name__: m.combine_sequences({i: s[type(m).__name__]
                                                        for i, s in enumerate(per_shot)})
                 for m in metrics}
-    summary = {
-        "HOTA": float(np.mean(combined["HOTA"]["HOTA"])),
-        "DetA": float(np.mean(combined["HOTA"]["DetA"])),
-        "AssA": float(np.mean(combined["HOTA"]["AssA"])),
-        "MOTA": float(combined["CLEAR"]["MOTA"]),
-        "IDF1": float(combined["Identity"]["IDF1"]),
-        "IDSW": int(combined["CLEAR"]["IDSW"]),
-    }
     return {"preset": preset, "seed": seed, "seconds": seconds, "frames": frames_total,
-            "shots": [{"start": s.start, "end": s.end, "kind": s.kind} for s in clip.shots],
-            **summary, "detection_ap": coco_ap(ap_truth, ap_boxes, ap_scores, ignore=ap_ignore),
+            "shots": [{"start": s.start, "end": s.end, "kind": s.kind, **_summary(r)}
+                      for s, r in zip(clip.shots, per_shot)],
+            **_summary(combined),
+            "detection_ap": coco_ap(ap_truth, ap_boxes, ap_scores, ignore=ap_ignore),
             "detection_fps": frames_total / max(seconds_det, 1e-9),
             "tracking_fps": frames_total / max(seconds_track, 1e-9)}
+
+
+def _summary(result: dict) -> dict:
+    """The headline figures of one trackeval result (one shot or the combined clip)."""
+    return {"HOTA": float(np.mean(result["HOTA"]["HOTA"])),
+            "DetA": float(np.mean(result["HOTA"]["DetA"])),
+            "AssA": float(np.mean(result["HOTA"]["AssA"])),
+            "MOTA": float(result["CLEAR"]["MOTA"]),
+            "IDF1": float(result["Identity"]["IDF1"]),
+            "IDSW": int(result["CLEAR"]["IDSW"])}
 
 
 def main(argv=None) -> int:
