@@ -190,3 +190,18 @@ def test_close_up_people_are_found_without_a_camera():
     persons = dets.select(np.array([c == "person" for c in dets.classes]))
     iou = box_iou(truth, persons.boxes.astype(np.float64))
     assert (iou.max(axis=1) > 0.5).all(), (iou, persons.boxes, truth)
+
+
+def test_close_up_person_cut_by_the_frame_bottom_is_found_whole():
+    # 5 m from the camera a player fills the frame from the far touchline down past its
+    # bottom: no grass below him, so the grass-dominated span of his columns ends at his head.
+    cam = camera_looking_at([0.0, 46.0, -1.7], [0.0, 30.0, -1.0], 1400 * 1280 / 960, 1280, 720)
+    img, truth = draw_pitch(cam, [(0.3, 41.5), (3.5, 36.0)])
+    assert truth[0, 3] > 720  # his feet are below the frame
+    dets = BlobDetector().detect([img], [None])[0]
+    persons = dets.select(np.array([c == "person" for c in dets.classes]))
+    visible = truth.copy()
+    visible[:, [0, 2]] = visible[:, [0, 2]].clip(0, 1280)
+    visible[:, [1, 3]] = visible[:, [1, 3]].clip(0, 720)
+    iou = box_iou(visible, persons.boxes.astype(np.float64))
+    assert (iou.max(axis=1) > 0.5).all(), (iou, persons.boxes, visible)

@@ -130,8 +130,15 @@ class BlobDetector:
         grass_small = grass_model.mask(hsv)
         surface = playing_surface(grass_small, size=(w, h))
         on_surface = surface.mask(h)
-        closeup = (_closeup_heights(grass_small, on_surface[::4, ::4], self.closeup)
-                   if camera is None else [])
+        closeup = []
+        if camera is None:
+            # A near person hides the grass below him, so the surface (the span of grass-
+            # dominated rows) ends at his head: a close-up's surface runs to the frame's bottom.
+            closeup = _closeup_heights(grass_small, _below(surface.top[::4], h)[::4],
+                                       self.closeup)
+            if len(closeup):
+                on_surface = _below(surface.top, h)
+                surface.bottom[:] = h
         # The pixel work is done only on the rows the pitch spans (the stands above it are
         # often a third of the frame), plus a margin for heads above the far touchline.
         y0 = int(max(0, surface.top.min() - 0.1 * h))
@@ -176,7 +183,10 @@ class BlobDetector:
         # where there is one. (The camera's alone: synthetic AP50 -0.01 to -0.02, and on
         # Roboflow valid with the classic calibration's cameras 0.735 against 0.742: a camera
         # a few pixels off leaves the lines; the image's alone: synthetic -0.04 to -0.07.)
-        lines = _image_lines(fg, h, np.nanmax(expected_rows, initial=0.0))
+        # In a close-up a body is as long as any line in view, and far wider than one: the
+        # opening alone removes the lines there.
+        lines = (_image_lines(fg, h, np.nanmax(expected_rows, initial=0.0)) if not len(closeup)
+                 else np.zeros_like(fg))
         if camera is not None:
             lines = cv2.bitwise_or(lines, _line_mask(camera, w, h, to_source))
         stats, labels, ids = _blobs(fg, line_k, lines)
@@ -408,6 +418,11 @@ def _closeup_heights(grass: np.ndarray, surface: np.ndarray, min_share: float) -
     bw, bh, area = (stats[1:, k].astype(np.float64) for k in (2, 3, 4))
     person = (bh >= min_share * h4) & (bh > 1.2 * bw) & (bh < 5 * bw) & (area > 0.3 * bw * bh)
     return list(bh[person] * 4.0)
+
+
+def _below(top: np.ndarray, height: int) -> np.ndarray:
+    """uint8 mask (255) of the rows from `top` (per column) down to the frame's bottom."""
+    return (np.arange(height)[:, None] >= top[None, :]).astype(np.uint8) * 255
 
 
 def _frame_aspect(bw: np.ndarray, bh: np.ndarray, area: np.ndarray, expected: np.ndarray,
