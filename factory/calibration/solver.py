@@ -9,6 +9,7 @@ sanity bounds or the frame is failed rather than given an absurd camera.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,33 @@ class Bounds:
 
 
 _CIRCLE_SAMPLES = {c: sample_line(c, circle_step=0.5) for c in CIRCLES}
+
+
+_DEG = math.pi / 180.0
+
+
+def _rotation_blocks(pan: float, tilt: float, roll: float) -> tuple[np.ndarray, np.ndarray]:
+    """W = Rz(pan) Rx(tilt) Rz(roll) (batch_rotations' R is its transpose) and its
+    derivatives per degree of pan, tilt and roll, side by side: a = [W | dW/dpan | dW/dtilt |
+    dW/droll] (3 x 12) and b, the same blocks transposed. A row of camera-relative world
+    points times a gives the camera frame point and its derivatives (pc = R rel = rel W); a
+    row of camera rays times b gives the world ray and its derivatives (ray = W v). Written
+    out with scalars: the solver calls this once per evaluation."""
+    p, t, r = math.radians(pan), math.radians(tilt), math.radians(roll)
+    cp, sp, ct, st = math.cos(p), math.sin(p), math.cos(t), math.sin(t)
+    cr, sr = math.cos(r), math.sin(r)
+    a = np.array([
+        [cp * cr - sp * ct * sr, -cp * sr - sp * ct * cr, sp * st,
+         -sp * cr - cp * ct * sr, sp * sr - cp * ct * cr, cp * st,
+         sp * st * sr, sp * st * cr, sp * ct,
+         -cp * sr - sp * ct * cr, -cp * cr + sp * ct * sr, 0.0],
+        [sp * cr + cp * ct * sr, -sp * sr + cp * ct * cr, -cp * st,
+         cp * cr - sp * ct * sr, -cp * sr - sp * ct * cr, sp * st,
+         -cp * st * sr, -cp * st * cr, -cp * ct,
+         -sp * sr + cp * ct * cr, -sp * cr - cp * ct * sr, 0.0],
+        [st * sr, st * cr, ct, 0.0, 0.0, 0.0, ct * sr, ct * cr, -st, st * cr, -st * sr, 0.0]])
+    a[:, 3:] *= _DEG
+    return a, a.reshape(3, 4, 3).transpose(2, 1, 0).reshape(3, 12)
 
 
 def _nearest_distance(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
@@ -123,6 +151,10 @@ class _Residuals:
                    for i, c in self.circles]
             self.c_cx, self.c_cy, self.c_r, self.c_start, self.c_end = np.concatenate(per).T
             self.c_uv1 = np.column_stack([self.uv[self.c_idx], np.ones(len(self.c_idx))])
+            # For value_and_jacobian: pixels relative to the principal point, centres, arcs.
+            self.c_p0 = self.c_uv1 - [self.cx, self.cy, 1.0]
+            self.c_centre = np.column_stack([self.c_cx, self.c_cy])
+            self.c_mid = (self.c_start + self.c_end) / 2
         self.size = len(self.kp3) * 2 + len(self.uv)
 
     def project(self, x: np.ndarray) -> np.ndarray:
@@ -198,6 +230,126 @@ class _Residuals:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.batch(x[None])[0]
 
+    @property
+    def analytic(self) -> bool:
+        """Whether value_and_jacobian applies: straight lines, circles and keypoints seen
+        by a camera without k1 (the observations of frame-to-frame tracking)."""
+        return not self.curves
+
+    def value_and_jacobian(self, x: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The residuals of one parameter vector (as batch gives them) and their analytic
+        Jacobian over the parameters `sel` (M x len(sel)); needs `analytic`. Every point (the
+        template points and the matched circle points) is projected with its derivatives in
+        one matrix product; the calls are dominated by numpy's per-call overhead, so this is
+        written for few calls, where the forward differences cost one evaluation of 5-8
+        parameter vectors."""
+        a, b = _rotation_blocks(x[0], x[1], x[2])
+        f = math.exp(x[6])
+        pos = x[3:6]
+        nt = len(self.points3)
+        points = self.points3
+        if self.circles:
+            circle = self._circle_points(pos, b, f)
+            points = np.concatenate([points, circle[0]])
+        # Camera frame points and their derivatives, parameter-major: dpc[n, k] = d pc / d x_k.
+        rel = points - pos
+        m = rel @ a
+        pc = m[:, :3]
+        dpc = np.empty((len(points), 7, 3))
+        dpc[:, :3] = m[:, 3:].reshape(-1, 3, 3)
+        dpc[:, 3:6] = -a[:, :3]
+        dpc[:, 6] = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            iz = 1.0 / pc[:, 2:3]
+            xy = pc[:, :2] * iz
+            duv = (f * iz)[:, :, None] * (dpc[..., :2] - dpc[..., 2:3] * xy[:, None])
+        duv[:, 6] = f * xy
+        uv = f * xy + [self.cx, self.cy]
+        uv[pc[:, 2] <= 1e-3] = np.nan
+
+        out = np.empty(self.size)
+        jac = np.empty((self.size, 7))
+        nk = len(self.kp3)
+        out[: 2 * nk] = (uv[:nk] - self.kp_uv).ravel()
+        jac[: 2 * nk] = duv[:nk].transpose(0, 2, 1).reshape(-1, 7)
+        lines, jlines = out[2 * nk:], jac[2 * nk:]
+        if self.straight:
+            # Distance of p to the line through the projected extremities a, b:
+            # |cross(b - a, p - a)| / |b - a|, differentiated through a and b.
+            pa, pb = uv[self.s_a], uv[self.s_a + 1]
+            d, e = pb - pa, self.uv[self.s_idx] - pa
+            cross = d[:, 0] * e[:, 1] - d[:, 1] * e[:, 0]
+            n = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
+            lines[self.s_idx] = np.abs(cross) / n
+            k = (np.sign(cross) / n)[:, None]
+            c2 = (cross / n ** 2)[:, None] * d
+            g_b = k * (e[:, ::-1] * [1.0, -1.0] - c2)
+            g_a = k * ((d - e)[:, ::-1] * [1.0, -1.0] + c2)
+            jlines[self.s_idx] = (np.einsum("ni,nki->nk", g_a, duv[self.s_a])
+                                  + np.einsum("ni,nki->nk", g_b, duv[self.s_a + 1]))
+        if self.circles:
+            self._circle_jacobian(circle, uv[nt:], duv[nt:], pc[nt:], a, f, lines, jlines)
+        bad = ~np.isfinite(out)
+        out[bad] = 1e3
+        jac[bad] = 0.0
+        return out, np.nan_to_num(jac[:, sel], nan=0.0, posinf=0.0, neginf=0.0)
+
+    def _circle_points(self, pos: np.ndarray, b: np.ndarray, f: float) -> tuple:
+        """_circle_residuals' matched circle points of one camera (N x 3), with what their
+        derivatives need: the back-projected pixel's angle around the centre moves with the
+        camera (dang: d angle / d x, N x 7; 0 where the arc clamps it) and the angle's
+        (cos, sin)."""
+        v = self.c_p0 / f
+        v[:, 2] = 1.0
+        m = v @ b
+        ray = m[:, :3]
+        lam = -pos[2] / ray[:, 2]
+        rho = pos[:2] + lam[:, None] * ray[:, :2] - self.c_centre
+        ang = np.degrees(np.arctan2(rho[:, 1], rho[:, 0]))
+        ang = (ang - self.c_mid + 180.0) % 360.0 - 180.0 + self.c_mid
+        on_arc = (ang >= self.c_start) & (ang <= self.c_end)
+        ang = np.radians(np.clip(ang, self.c_start, self.c_end))
+        cs = np.column_stack([np.cos(ang), np.sin(ang)])
+        q = np.zeros((len(v), 3))
+        q[:, :2] = self.c_centre + self.c_r[:, None] * cs
+        # d ang = (rho_x d rho_y - rho_y d rho_x) / |rho|^2 with rho = pos + lam ray - centre
+        # and lam = -Z / ray_z; the ray turns with the angles and with the focal length.
+        dray = np.zeros((len(v), 7, 3))
+        dray[:, :3] = m[:, 3:].reshape(-1, 3, 3)
+        dray[:, 6] = -(v[:, :2] @ b[:2, :3])
+        slope = ray[:, :2] / ray[:, 2:3]
+        drho = lam[:, None, None] * (dray[..., :2] - dray[..., 2:3] * slope[:, None])
+        drho[:, 3, 0] += 1.0
+        drho[:, 4, 1] += 1.0
+        drho[:, 5] -= slope
+        dang = (rho[:, 0, None] * drho[..., 1] - rho[:, 1, None] * drho[..., 0]) / (
+            rho ** 2).sum(axis=1)[:, None]
+        dang[~on_arc] = 0.0
+        return q, dang, cs
+
+    def _circle_jacobian(self, circle: tuple, proj: np.ndarray, dproj: np.ndarray,
+                         pc: np.ndarray, a: np.ndarray, f: float, out: np.ndarray,
+                         jac: np.ndarray) -> None:
+        """The circle residuals (pixel distance to the matched circle point) and their
+        derivatives: the point's own motion with the camera plus its motion along the circle
+        as its angle changes."""
+        _, dang, cs = circle
+        p = self.c_uv1[:, :2]
+        diff = proj - p
+        res = np.hypot(diff[:, 0], diff[:, 1])
+        # Camera frame motion of the circle point per radian, then in pixels.
+        tangent = (self.c_r[:, None] * cs) @ np.array([[0.0, 1.0], [-1.0, 0.0]]) @ a[:2, :3]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xy = pc[:, :2] / pc[:, 2:3]
+            dproj_dang = (f / pc[:, 2:3]) * (tangent[:, :2] - xy * tangent[:, 2:3])
+            grad = np.einsum("ni,nki->nk", diff / res[:, None], dproj) + (
+                (diff * dproj_dang).sum(axis=1) / res)[:, None] * dang
+        behind = ~(pc[:, 2] > 1e-3)
+        res[behind] = 1e3
+        grad[behind] = 0.0
+        out[self.c_idx] = res
+        jac[self.c_idx] = grad
+
 
 def _batched_jacobian(fun: _Residuals, x0: np.ndarray, sel: np.ndarray):
     """Forward-difference Jacobian over the free parameters, all steps in one batched
@@ -217,25 +369,16 @@ def _batched_jacobian(fun: _Residuals, x0: np.ndarray, sel: np.ndarray):
 def _robust_lm(fun: _Residuals, x0: np.ndarray, sel: np.ndarray, scale: float,
                max_iter: int) -> np.ndarray:
     """Levenberg-Marquardt on the soft-L1 loss by iteratively reweighted least squares
-    (weight 1 / sqrt(1 + (r / scale)^2), the loss's derivative). Every evaluation is one
-    batched call giving the residuals and the forward-difference Jacobian together: a trial
-    step's evaluation already holds the Jacobian of the next iteration (steps are mostly
-    accepted), so an iteration costs one call where a separate cost check would cost two (the
-    calls are dominated by per-call overhead, not by their size). For the small,
+    (weight 1 / sqrt(1 + (r / scale)^2), the loss's derivative). Every evaluation gives the
+    residuals and the analytic Jacobian together: a trial step's evaluation already holds the
+    Jacobian of the next iteration (steps are mostly accepted). For the small,
     well-initialised problems of frame-to-frame tracking this reaches scipy's optimum at a
     fraction of least_squares' per-iteration overhead."""
-    steps_base = np.sqrt(np.finfo(float).eps)
     lam = 1e-3
-    rows = np.arange(1, len(sel) + 1)
 
     def evaluate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        steps = steps_base * np.maximum(1.0, np.abs(x[sel]))
-        xs = np.repeat(x[None], len(sel) + 1, axis=0)
-        xs[rows, sel] += steps
-        f = fun.batch(xs)
-        r = f[0]
-        return r, ((f[1:] - r) / steps[:, None]).T, float(
-            np.sum(2.0 * (np.sqrt(1.0 + (r / scale) ** 2) - 1.0)))
+        r, jac = fun.value_and_jacobian(x, sel)
+        return r, jac, float(np.sum(2.0 * (np.sqrt(1.0 + (r / scale) ** 2) - 1.0)))
 
     x = x0.copy()
     r, jac, c0 = evaluate(x)
@@ -279,7 +422,8 @@ def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bo
     k1 7); None fits all. Tracking within a shot fits pan, tilt, roll and focal only: a
     broadcast camera turns and zooms on a fixed mount, and 4 free parameters cost half the
     function evaluations of 7 in the finite-difference Jacobian. fast: the own
-    Levenberg-Marquardt loop instead of scipy's (tracking; max_nfev is then iterations)."""
+    Levenberg-Marquardt loop with the analytic Jacobian instead of scipy's (tracking; max_nfev
+    is then iterations), where the Jacobian is analytic (`_Residuals.analytic`)."""
     w, h = camera.image_width, camera.image_height
     x0 = camera_to_vector(camera, with_k1)
     fun = _Residuals(obs, w, h, curved=with_k1)
@@ -287,7 +431,7 @@ def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bo
     if fun.size < len(sel):
         return camera
 
-    if fast:  # frame to frame: the own LM loop (see _robust_lm)
+    if fast and fun.analytic:  # frame to frame: the own LM loop (see _robust_lm)
         return vector_to_camera(_robust_lm(fun, x0, sel, scale_px, max_nfev), w, h)
 
     def partial(y: np.ndarray) -> np.ndarray:
