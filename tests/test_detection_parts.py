@@ -53,11 +53,15 @@ def test_cover_separates_a_player_from_one_partly_behind_him():
     for x1, y1, x2, y2 in truth.astype(int):
         mask[y1:y2, x1 + 3:x2 - 3] = True  # torso and legs
         mask[y1:y1 + 8, x1 + 7:x2 - 7] = True  # head
-    parts = _cover(mask, 0, 0, expected=60.0, aspect=0.35)
+    parts, alternatives = _cover(mask, 0, 0, expected=60.0, aspect=0.35)
     boxes = np.array([p[:4] for p in parts])
     assert len(parts) == 2
     # (column cuts give 0.63 / 0.55 here: each box takes the other's head or legs)
     assert (box_iou(truth, boxes).max(axis=1) > 0.7).all(), boxes
+    # The alternatives are other people-sized readings of the blob, not the parts again.
+    assert len(alternatives) <= 2
+    for alt in alternatives:
+        assert box_iou(np.array([alt[:4]]), boxes).max() < 0.5
 
 
 def test_image_lines_take_the_touchline_and_leave_the_player_on_it():
