@@ -74,11 +74,14 @@ def _sample_points(mask: np.ndarray | tuple[np.ndarray, np.ndarray], n: int,
 
 
 def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np.ndarray, list[str]]:
-    """Each point's nearest projected ground-line class within the gate: (index, class)."""
+    """Each point's (a pixel of the image) nearest projected ground-line class within the
+    gate: (index, class)."""
     w, h = camera.image_width, camera.image_height
     uv = camera.project(_LABEL_POINTS)  # every class in one projection
-    ok = np.isfinite(uv).all(axis=1) & (uv[:, 0] > -w) & (uv[:, 0] < 2 * w) & (
-        uv[:, 1] > -h) & (uv[:, 1] < 2 * h)
+    # The points lie in the image, so only template points within the gate of it can be
+    # anyone's nearest within the gate: a tree of those is a third of the projected template.
+    ok = np.isfinite(uv).all(axis=1) & (uv[:, 0] > -gate_px) & (uv[:, 0] < w + gate_px) & (
+        uv[:, 1] > -gate_px) & (uv[:, 1] < h + gate_px)
     if ok.sum() < 2:
         return np.zeros(0, np.int64), []
     owners = _LABEL_OWNER[ok]
@@ -201,12 +204,10 @@ class ClassicBackend:
         if masks.grass_fraction < cfg.min_grass_fraction or (
                 masks.green_fraction < cfg.min_green_fraction) or (
                 masks.green_fraction < cfg.min_green_share_of_surface * masks.grass_fraction) or (
-                np.count_nonzero(masks.lines) < cfg.min_line_pixels):
+                len(masks.line_xy) < cfg.min_line_pixels):
             return ev
         ev.is_pitch_view = True
-        # (x, y) in raster order, as np.nonzero gives them, at a quarter of its cost.
-        xy = cv2.findNonZero(masks.lines)[:, 0]
-        line_pixels = (xy[:, 1], xy[:, 0])
+        line_pixels = (masks.line_xy[:, 1], masks.line_xy[:, 0])
         points = _sample_points(line_pixels, cfg.max_points)
         gates = tuple(g * ww / 640 for g in cfg.gates_px)
         support_gate = cfg.support_gate_px * ww / 640

@@ -8,7 +8,8 @@ morphology is 4x cheaper than at 1280).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -22,6 +23,8 @@ class SurfaceMasks:
     # Share of the frame that is green grass itself (the surface above has its holes filled:
     # players, lines, and also the player's body of a close-up in front of a green backdrop).
     green_fraction: float = 1.0
+    # The line mask's pixels, (x, y) int32 in raster order (np.nonzero's order).
+    line_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int32))
 
 
 def _components(mask: np.ndarray):
@@ -41,14 +44,15 @@ def grass_mask(bgr: np.ndarray) -> tuple[np.ndarray, float]:
     """The playing surface (pixels near the frame's dominant green hue, closed and filled)
     and the share of the frame that is green."""
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    green = (h >= 28) & (h <= 95) & (s >= 40) & (v >= 30)
-    if green.sum() > 0.02 * green.size:
-        # Adapt to the pitch's own hue (stadium lighting, grass type): +-15 around its median.
-        med = float(np.median(h[green]))
-        green = (np.abs(h.astype(np.int16) - med) <= 15) & (s >= 35) & (v >= 30)
-    mask = green.astype(np.uint8) * 255
-    green_fraction = float(green.mean())
+    # Inclusive HSV boxes by cv2.inRange (one pass, where numpy needs one per comparison).
+    mask = cv2.inRange(hsv, (28, 40, 30), (95, 255, 255))
+    if cv2.countNonZero(mask) > 0.02 * mask.size:
+        # Adapt to the pitch's own hue (stadium lighting, grass type): +-15 around its median
+        # (|h - med| <= 15 for an integer hue).
+        med = float(np.median(hsv[..., 0][mask > 0]))
+        mask = cv2.inRange(hsv, (max(0, math.ceil(med - 15)), 35, 30),
+                           (min(255, math.floor(med + 15)), 255, 255))
+    green_fraction = cv2.countNonZero(mask) / mask.size
     k = max(3, (bgr.shape[1] // 100) | 1)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k * 2 + 1, k * 2 + 1)))
@@ -65,8 +69,17 @@ def grass_mask(bgr: np.ndarray) -> tuple[np.ndarray, float]:
     return filled, green_fraction
 
 
-def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 7.0) -> np.ndarray:
-    """Thin bright ridges on the playing surface.
+def _saturation(bgr: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """OpenCV's HSV saturation of a few pixels of a BGR image (converted as one 1 x N row:
+    an N x 1 image costs OpenCV a call per row)."""
+    px = np.take(bgr.reshape(-1, 3), ys * bgr.shape[1] + xs, axis=0)
+    return cv2.cvtColor(px.reshape(1, -1, 3), cv2.COLOR_BGR2HSV)[0, :, 1]
+
+
+def line_mask(bgr: np.ndarray, grass: np.ndarray,
+              contrast: float = 7.0) -> tuple[np.ndarray, np.ndarray]:
+    """Thin bright ridges on the playing surface: the mask and its pixels ((x, y) int32, in
+    raster order, as cv2.findNonZero gives them).
 
     A pixel is a line pixel when it is brighter by `contrast` than both pixels `tau` away on a
     row or on a column (Farin et al.'s line-pixel test): painted lines are thinner than 2 tau,
@@ -85,14 +98,22 @@ def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 7.0) -> np.n
     row = cv2.bitwise_and(brighter(pad[tau:tau + h, :w]), brighter(pad[tau:tau + h, 2 * tau:]))
     col = cv2.bitwise_and(brighter(pad[:h, tau:tau + w]), brighter(pad[2 * tau:, tau:tau + w]))
     inside = cv2.erode(grass, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
-    # Painted lines are white or grey: drop ridges more saturated than the grass (red or
-    # yellow shirts, advertising).
-    sat = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[..., 1]
-    # The median of a regular subsample is as good and a fraction of the cost.
-    sub = sat[::4, ::4][inside[::4, ::4] > 0]
-    grass_sat = float(np.median(sub)) if sub.size else 255.0
     mask = cv2.bitwise_and(cv2.bitwise_or(row, col), inside)
-    mask = cv2.bitwise_and(mask, cv2.compare(sat, grass_sat + 15, cv2.CMP_LE))
+    # From here on the work is per ridge pixel (a few thousand of the frame's 230k at 640 px):
+    # whole-frame passes (an HSV conversion, masks, the label image) cost more in memory
+    # traffic than the arithmetic on the pixels themselves.
+    xy = cv2.findNonZero(mask)
+    if xy is None:
+        return mask, np.zeros((0, 2), np.int32)
+    xy = xy[:, 0]
+    # Painted lines are white or grey: drop ridges more saturated than the grass (red or
+    # yellow shirts, advertising). The median of a regular subsample is as good and a
+    # fraction of the cost.
+    sy, sx = np.nonzero(inside[::4, ::4])
+    grass_sat = float(np.median(_saturation(bgr, sy * 4, sx * 4))) if sy.size else 255.0
+    pale = _saturation(bgr, xy[:, 1], xy[:, 0]) <= grass_sat + 15
+    mask[xy[~pale, 1], xy[~pale, 0]] = 0
+    xy = xy[pale]
     # Drop specks (smaller than a short dash of line) and compact blobs (players: their
     # ridge pixels are thick for their extent, where a line is a few pixels thick).
     n, labels, stats, _ = _components(mask)
@@ -102,8 +123,10 @@ def line_mask(bgr: np.ndarray, grass: np.ndarray, contrast: float = 7.0) -> np.n
         keep = np.zeros(n, dtype=bool)
         keep[1:] = (extent >= max(6, width // 100)) & (
             (thickness <= 4.0 * width / 640) | (extent >= width // 8))
-        mask = _kept(labels, keep)
-    return mask
+        kept = keep[labels[xy[:, 1], xy[:, 0]]]
+        mask[xy[~kept, 1], xy[~kept, 0]] = 0
+        xy = xy[kept]
+    return mask, xy
 
 
 def surface_masks(bgr: np.ndarray) -> SurfaceMasks:
@@ -113,6 +136,6 @@ def surface_masks(bgr: np.ndarray) -> SurfaceMasks:
     small = cv2.resize(bgr, (max(w // 4, 16), max(h // 4, 9)), interpolation=cv2.INTER_AREA)
     grass, green_fraction = grass_mask(small)
     grass = cv2.resize(grass, (w, h), interpolation=cv2.INTER_NEAREST)
-    lines = line_mask(bgr, grass)
+    lines, line_xy = line_mask(bgr, grass)
     return SurfaceMasks(grass, lines, float(np.count_nonzero(grass)) / grass.size,
-                        green_fraction)
+                        green_fraction, line_xy)
