@@ -367,7 +367,7 @@ def _batched_jacobian(fun: _Residuals, x0: np.ndarray, sel: np.ndarray):
 
 
 def _robust_lm(fun: _Residuals, x0: np.ndarray, sel: np.ndarray, scale: float,
-               max_iter: int) -> np.ndarray:
+               max_iter: int, min_step_px: float = 0.02) -> np.ndarray:
     """Levenberg-Marquardt on the soft-L1 loss by iteratively reweighted least squares
     (weight 1 / sqrt(1 + (r / scale)^2), the loss's derivative). Every evaluation gives the
     residuals and the analytic Jacobian together: a trial step's evaluation already holds the
@@ -394,6 +394,13 @@ def _robust_lm(fun: _Residuals, x0: np.ndarray, sel: np.ndarray, scale: float,
             except np.linalg.LinAlgError:
                 lam *= 10.0
                 continue
+            if np.max(np.abs(jac @ delta)) < min_step_px:
+                # Converged: the step would move no residual by more than min_step_px, not
+                # worth an evaluation (steps shrink to a third per iteration, so this saves
+                # the last one or two). At 0.05 px the cameras of a synthetic clip moved by
+                # 0.37 px on average and Acc@5 dropped by a frame; at 0.02 px 0.09 px and
+                # Acc@5 was unchanged.
+                return x
             trial = x.copy()
             trial[sel] += delta
             r1, jac1, c1 = evaluate(trial)
