@@ -70,3 +70,33 @@ def test_analytic_jacobian_matches_finite_differences():
     # The parameters the solver leaves fixed are left out.
     np.testing.assert_array_equal(fun.value_and_jacobian(x, np.array([0, 1, 2, 6]))[1],
                                   jac[:, [0, 1, 2, 6]])
+
+
+def _pitch_with_figures(heights: list[float]) -> np.ndarray:
+    """A drawn broadcast view (grass, stands, template lines) with dark standing figures of
+    the given heights (shares of the frame's), a third as wide as tall."""
+    cam = camera_looking_at([2.0, 72.0, -16.0], [20.0, 5.0, 0.0], 1900.0, W, H,
+                            roll_degrees=0.4)
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:] = (40, 120, 50)
+    img[: H // 6] = (90, 80, 70)
+    for run in (r for runs in visible_polylines(cam, 0.5, 0.2).values() for r in runs):
+        cv2.polylines(img, [np.round(run).astype(np.int32)], False, (235, 235, 235), 3,
+                      cv2.LINE_AA)
+    for k, share in enumerate(heights):
+        h = int(share * H)
+        x, foot = 200 + 300 * k, H - 40
+        cv2.rectangle(img, (x, foot - h), (x + h // 3, foot), (30, 20, 20), cv2.FILLED)
+    return img
+
+
+def test_a_player_filling_the_frame_is_not_a_pitch_view():
+    from factory.calibration.classic import ClassicBackend
+    from factory.calibration.surface import surface_masks
+
+    for heights, pitch in (([], True), ([0.08, 0.1, 0.09], True), ([0.5], False)):
+        img = _pitch_with_figures(heights)
+        masks = surface_masks(cv2.resize(img, (640, 360), interpolation=cv2.INTER_AREA))
+        assert (masks.figure_height <= 0.15) == pitch, (heights, masks.figure_height)
+    # Refused before any search: no camera, and no cold solve's cost.
+    assert not ClassicBackend().detect(img).is_pitch_view

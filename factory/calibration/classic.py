@@ -52,6 +52,10 @@ class ClassicConfig:
     min_green_fraction: float = 0.25
     min_green_share_of_surface: float = 0.8
     min_line_pixels: int = 150  # at work resolution
+    # A player standing in the frame taller than this share of its height is a close-up, not
+    # a pitch view, even with lines behind him (low pitch-side cameras): close-up frames
+    # 0.37-0.72, WC14 <= 0.10, so neither a cold solve nor a camera is tried.
+    max_figure_height: float = 0.3
     gates_px: tuple[float, ...] = (24.0, 12.0, 6.0, 4.0)  # ICP gates at work resolution
     track_gates_px: tuple[float, ...] = (8.0, 4.0)  # from the previous frame's camera
     track_max_nfev: int = 12
@@ -204,7 +208,8 @@ class ClassicBackend:
         if masks.grass_fraction < cfg.min_grass_fraction or (
                 masks.green_fraction < cfg.min_green_fraction) or (
                 masks.green_fraction < cfg.min_green_share_of_surface * masks.grass_fraction) or (
-                len(masks.line_xy) < cfg.min_line_pixels):
+                len(masks.line_xy) < cfg.min_line_pixels) or (
+                masks.figure_height > cfg.max_figure_height):
             return ev
         ev.is_pitch_view = True
         line_pixels = (masks.line_xy[:, 1], masks.line_xy[:, 0])

@@ -25,6 +25,9 @@ class SurfaceMasks:
     green_fraction: float = 1.0
     # The line mask's pixels, (x, y) int32 in raster order (np.nonzero's order).
     line_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int32))
+    # Height, as a share of the frame's, of the tallest person-shaped blob standing on the
+    # surface (a close-up's player; see _tallest_figure).
+    figure_height: float = 0.0
 
 
 def _components(mask: np.ndarray):
@@ -40,21 +43,22 @@ def _kept(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.take(np.where(keep, 255, 0).astype(np.uint8), labels)
 
 
-def grass_mask(bgr: np.ndarray) -> tuple[np.ndarray, float]:
-    """The playing surface (pixels near the frame's dominant green hue, closed and filled)
-    and the share of the frame that is green."""
+def grass_mask(bgr: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The playing surface (pixels near the frame's dominant green hue, closed and filled),
+    the share of the frame that is green and the height of the tallest figure standing in
+    it (`_tallest_figure`)."""
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
     # Inclusive HSV boxes by cv2.inRange (one pass, where numpy needs one per comparison).
-    mask = cv2.inRange(hsv, (28, 40, 30), (95, 255, 255))
-    if cv2.countNonZero(mask) > 0.02 * mask.size:
+    green = cv2.inRange(hsv, (28, 40, 30), (95, 255, 255))
+    if cv2.countNonZero(green) > 0.02 * green.size:
         # Adapt to the pitch's own hue (stadium lighting, grass type): +-15 around its median
         # (|h - med| <= 15 for an integer hue).
-        med = float(np.median(hsv[..., 0][mask > 0]))
-        mask = cv2.inRange(hsv, (max(0, math.ceil(med - 15)), 35, 30),
-                           (min(255, math.floor(med + 15)), 255, 255))
-    green_fraction = cv2.countNonZero(mask) / mask.size
+        med = float(np.median(hsv[..., 0][green > 0]))
+        green = cv2.inRange(hsv, (max(0, math.ceil(med - 15)), 35, 30),
+                            (min(255, math.floor(med + 15)), 255, 255))
+    green_fraction = cv2.countNonZero(green) / green.size
     k = max(3, (bgr.shape[1] // 100) | 1)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    mask = cv2.morphologyEx(green, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k * 2 + 1, k * 2 + 1)))
     # Keep the large components only (the pitch), then fill their holes (players, lines).
     n, labels, stats, _ = _components(mask)
@@ -66,7 +70,29 @@ def grass_mask(bgr: np.ndarray) -> tuple[np.ndarray, float]:
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(mask)
     cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
-    return filled, green_fraction
+    return filled, green_fraction, _tallest_figure(green, contours)
+
+
+def _tallest_figure(green: np.ndarray, contours) -> float:
+    """Height (share of the frame's) of the tallest person-shaped non-green blob standing in
+    the playing surface: inside the convex hull of the surface (a player overlapping the
+    boards at the far edge still counts, where the hole filling misses him), thicker than
+    painted lines (an opening of ~3% of the width), at most 1.2 times as wide as tall and
+    filling at least 0.3 of its box. Close-ups of players in front of grass: 0.37-0.72 on
+    the synthetic close-up shot; pitch views: WC14 <= 0.10 (the wide, sparse blobs of boards
+    and stands inside the hull are not person-shaped), synthetic broadcast <= 0.07."""
+    if not contours:
+        return 0.0
+    hull = np.zeros_like(green)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 255)
+    k = max(3, int(round(green.shape[1] / 32)) | 1)
+    thick = cv2.morphologyEx(cv2.bitwise_not(green), cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    n, _, stats, _ = _components(cv2.bitwise_and(thick, hull))
+    w, h, area = (stats[1:, c] for c in (cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT,
+                                         cv2.CC_STAT_AREA))
+    person = (w <= 1.2 * h) & (area >= 0.3 * w * h)
+    return float(h[person].max()) / green.shape[0] if person.any() else 0.0
 
 
 def _saturation(bgr: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -134,8 +160,8 @@ def surface_masks(bgr: np.ndarray) -> SurfaceMasks:
     # morphology and component analysis dominate the cost) and scale it back up.
     h, w = bgr.shape[:2]
     small = cv2.resize(bgr, (max(w // 4, 16), max(h // 4, 9)), interpolation=cv2.INTER_AREA)
-    grass, green_fraction = grass_mask(small)
+    grass, green_fraction, figure_height = grass_mask(small)
     grass = cv2.resize(grass, (w, h), interpolation=cv2.INTER_NEAREST)
     lines, line_xy = line_mask(bgr, grass)
     return SurfaceMasks(grass, lines, float(np.count_nonzero(grass)) / grass.size,
-                        green_fraction, line_xy)
+                        green_fraction, line_xy, figure_height)
