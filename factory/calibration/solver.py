@@ -303,7 +303,9 @@ class _Residuals:
         v[:, 2] = 1.0
         m = v @ b
         ray = m[:, :3]
-        lam = -pos[2] / ray[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):  # rays parallel to the ground
+            lam = -pos[2] / ray[:, 2]
+            slope = ray[:, :2] / ray[:, 2:3]
         rho = pos[:2] + lam[:, None] * ray[:, :2] - self.c_centre
         ang = np.degrees(np.arctan2(rho[:, 1], rho[:, 0]))
         ang = (ang - self.c_mid + 180.0) % 360.0 - 180.0 + self.c_mid
@@ -317,13 +319,13 @@ class _Residuals:
         dray = np.zeros((len(v), 7, 3))
         dray[:, :3] = m[:, 3:].reshape(-1, 3, 3)
         dray[:, 6] = -(v[:, :2] @ b[:2, :3])
-        slope = ray[:, :2] / ray[:, 2:3]
         drho = lam[:, None, None] * (dray[..., :2] - dray[..., 2:3] * slope[:, None])
         drho[:, 3, 0] += 1.0
         drho[:, 4, 1] += 1.0
         drho[:, 5] -= slope
-        dang = (rho[:, 0, None] * drho[..., 1] - rho[:, 1, None] * drho[..., 0]) / (
-            rho ** 2).sum(axis=1)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dang = (rho[:, 0, None] * drho[..., 1] - rho[:, 1, None] * drho[..., 0]) / (
+                rho ** 2).sum(axis=1)[:, None]
         dang[~on_arc] = 0.0
         return q, dang, cs
 

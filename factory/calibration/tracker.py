@@ -36,7 +36,7 @@ class ShotTracker:
         self.backend = backend
         self.bounds = bounds or Bounds()
         self.with_k1 = with_k1
-        # A cold solve costs ~1.6 s against ~25 ms for tracking: after one fails, the next
+        # A cold solve costs ~2 s against ~15 ms for tracking: after one fails, the next
         # cold solve waits this many frames, so a long stretch without a pitch camera
         # (a close-up in front of grass, a replay) does not cost a cold solve per frame.
         self.cold_retry_interval = max(1, int(cold_retry_interval))
