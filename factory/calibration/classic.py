@@ -78,14 +78,15 @@ def _sample_points(mask: np.ndarray | tuple[np.ndarray, np.ndarray], n: int,
 
 
 def label_points(camera: Camera, points: np.ndarray, gate_px: float) -> tuple[np.ndarray, list[str]]:
-    """Each point's (a pixel of the image) nearest projected ground-line class within the
-    gate: (index, class)."""
+    """Each point's nearest projected ground-line class within the gate: (index, class).
+    The tree holds every template point projected near the image, also those beyond the gate
+    of it, though they are never a nearest within the gate: template samples coincide where
+    lines meet, and a tree of fewer points breaks such ties otherwise (with the points within
+    the gate of the image only, 2 of 209 WC14 frames ended in another minimum and failed)."""
     w, h = camera.image_width, camera.image_height
     uv = camera.project(_LABEL_POINTS)  # every class in one projection
-    # The points lie in the image, so only template points within the gate of it can be
-    # anyone's nearest within the gate: a tree of those is a third of the projected template.
-    ok = np.isfinite(uv).all(axis=1) & (uv[:, 0] > -gate_px) & (uv[:, 0] < w + gate_px) & (
-        uv[:, 1] > -gate_px) & (uv[:, 1] < h + gate_px)
+    ok = np.isfinite(uv).all(axis=1) & (uv[:, 0] > -w) & (uv[:, 0] < 2 * w) & (
+        uv[:, 1] > -h) & (uv[:, 1] < 2 * h)
     if ok.sum() < 2:
         return np.zeros(0, np.int64), []
     owners = _LABEL_OWNER[ok]
