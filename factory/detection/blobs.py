@@ -3,14 +3,16 @@
 No library detects players without a learned model, so this backend is written here from
 OpenCV's colour conversion, morphology and connected components. Steps per frame:
 1. grass colour and playing surface (grass.py); foreground = non-grass pixels on the surface
-   (in a close-up, where people are larger than the local-grass window, all of them);
+   (in a close-up, where people are larger than the local-grass window, all of them, and the
+   surface runs down to the frame's bottom behind the near players' legs);
 2. pitch lines are cut out (the image's long straight runs, and the camera's lines), a
    morphological opening deletes what is thinner than any body and the body is then grown
    back inside the foreground, which restores legs without restoring the lines;
 3. every connected blob is compared with the pixel height a standing person has at its foot
    point (size_prior.py, from the calibrated camera if the blobs agree with it, else a line
    fitted to the frame's blobs): too small or too large blobs are rejected; merged blobs are
-   split into person-sized rectangles that explain their pixels (_cover), a little wide ones
+   split into person-sized rectangles that explain their pixels (_cover, which also offers
+   two low-scored alternative readings of the group), a little wide ones
    where the head-level profile dips (two heads); blobs cut by the far touchline get their
    head back; each part's box is the extent of its own pixels without thin side attachments
    (shadows, line stubs), at least 0.9 of a person tall;
