@@ -153,3 +153,24 @@ def test_trackeval_figures_for_perfect_and_switched_tracks():
     hota = HOTA().eval_sequence(data)
     assert hota["DetA"].mean() == pytest.approx(1.0) and hota["AssA"].mean() < 0.7
     assert CLEAR({"PRINT_CONFIG": False}).eval_sequence(data)["IDSW"] == 2
+
+
+def test_summary_of_one_shot_and_of_combined_shots():
+    from trackeval.metrics import CLEAR, HOTA, Identity
+
+    from factory.eval.tracking import _summary, trackeval_sequence
+
+    frames = list(range(10))
+    gt = {f: (np.array([1, 2]), np.array([[10 + f, 10, 30 + f, 60], [100, 10, 120, 60]], float))
+          for f in frames}
+    swapped = {f: (ids[::-1] if f >= 5 else ids, boxes) for f, (ids, boxes) in gt.items()}
+    metrics = [HOTA(), CLEAR({"PRINT_CONFIG": False}), Identity({"PRINT_CONFIG": False})]
+    shots = [{type(m).__name__: m.eval_sequence(trackeval_sequence(frames, gt, pred))
+              for m in metrics} for pred in (gt, swapped)]
+    perfect, switched = _summary(shots[0]), _summary(shots[1])
+    assert perfect["HOTA"] == pytest.approx(1.0) and perfect["IDSW"] == 0
+    assert switched["IDSW"] == 2 and switched["AssA"] < 0.7
+    combined = _summary({type(m).__name__: m.combine_sequences(
+        {i: s[type(m).__name__] for i, s in enumerate(shots)}) for m in metrics})
+    assert combined["IDSW"] == 2  # counts add up over shots
+    assert switched["HOTA"] < combined["HOTA"] < perfect["HOTA"]
