@@ -5,15 +5,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from test_calibration import H, W, _exact_observations  # tests/ is on sys.path
 
 from factory.calibration.classic import near_lines
 from factory.calibration.params import camera_to_vector
 from factory.calibration.solver import Observations, _Residuals
 from factory.geometry.camera import camera_looking_at
 from factory.geometry.projection import visible_polylines
-from schemas.pitch import GROUND_LINE_CLASSES, KEYPOINTS_3D
-
-W, H = 1280, 720
+from schemas.pitch import KEYPOINTS_3D
 
 
 @pytest.mark.parametrize("gate", [1.0, 2.0, 3.5, 4.0, 6.0, 8.0])
@@ -28,13 +27,8 @@ def test_near_lines_is_the_thresholded_distance_transform(gate):
 
 
 def _noisy_observations(cam) -> Observations:
-    classes, uv = [], []
-    for cls, runs in visible_polylines(cam, step=2.0, circle_step=1.0).items():
-        if cls in GROUND_LINE_CLASSES:
-            for run in runs:
-                classes += [cls] * len(run)
-                uv.append(run)
-    uv = np.concatenate(uv)
+    exact = _exact_observations(cam)
+    classes, uv = exact.line_classes, exact.line_uv
     rng = np.random.default_rng(3)
     ids = np.array([i for i, p in enumerate(cam.project(KEYPOINTS_3D))
                     if np.isfinite(p).all() and 0 <= p[0] < W and 0 <= p[1] < H])
