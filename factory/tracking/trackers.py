@@ -79,5 +79,10 @@ def make_tracker(name: str, embedder=None, fps: float = 25.0, **options):
         if embedder is None:
             raise ValueError("strongsort needs a ReID embedder (tracking.reid colour or "
                              "torchreid); without one boxmot would try to download weights")
+        # StrongSORT has no second, low-score association as ByteTrack has: a box it gets is a
+        # track. The blob detector's low-scored alternative readings of a group (and YOLO's
+        # boxes under ultralytics' usual 0.25) would start false tracks: synthetic broadcast
+        # seeds 1 and 2, HOTA 0.541 / 0.570 at boxmot's 0.1, 0.590 / 0.623 at 0.25.
+        options.setdefault("min_conf", 0.25)
         return boxmot.StrongSort(reid_model=embedder, **options)
     raise ValueError(f"tracker {name!r} unknown; choose one of {TRACKERS}")
