@@ -276,7 +276,7 @@ class BlobDetector:
     @staticmethod
     def _split(labels: np.ndarray, label: int, stat: np.ndarray, expected: float,
                split_width: float = 0.28, valley: float = 0.8,
-               aspect: float = PERSON_ASPECT) -> list[tuple[float, float, float, float, float]]:
+               aspect: float = PERSON_ASPECT) -> list[Part]:
         """Split a blob into people side by side (by width) and one behind another (by
         height); each part is (x1, y1, x2, y2, area)."""
         x, y, bw, bh = (int(v) for v in stat[:4])
@@ -366,6 +366,8 @@ def _cover(mask: np.ndarray, x0: int, y0: int, expected: float, aspect: float,
         iy = np.clip(np.minimum(yb, yb[k]) - np.maximum(ya, ya[k]), 0, None)
         same = ix * iy > max_overlap * pw * ph
         xa, xb, ya, yb = xa[~same], xb[~same], ya[~same], yb[~same]
+    if not alternatives:
+        return out, []
     ii = cv2.integral(mask.astype(np.uint8))
     cover = ii[yb, xb] - ii[ya, xb] - ii[yb, xa] + ii[ya, xa]
     taken = [part[:4] for part in out]
