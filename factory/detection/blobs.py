@@ -140,7 +140,8 @@ class BlobDetector:
         if camera is None:
             # A near person hides the grass below him, so the surface (the span of grass-
             # dominated rows) ends at his head: a close-up's surface runs to the frame's bottom.
-            closeup = _closeup_heights(grass_small, _below(surface.top[::4], h)[::4],
+            quarter_rows = -(-surface.top[::4] // 4)  # first quarter-resolution row at or below top
+            closeup = _closeup_heights(grass_small, _below(quarter_rows, (h + 3) // 4),
                                        self.closeup)
             if len(closeup):
                 on_surface = _below(surface.top, h)
