@@ -191,8 +191,7 @@ class _Residuals:
         with np.errstate(divide="ignore", invalid="ignore"):
             ang = np.degrees(np.arctan2(q[..., 1] / q[..., 2] - self.c_cy,
                                         q[..., 0] / q[..., 2] - self.c_cx))
-        mid = (self.c_start + self.c_end) / 2
-        ang = (ang - mid + 180.0) % 360.0 - 180.0 + mid  # unwrap around the arc's middle
+        ang = (ang - self.c_mid + 180.0) % 360.0 - 180.0 + self.c_mid  # unwrap about the arc's middle
         ang = np.radians(np.clip(ang, self.c_start, self.c_end))
         # The circle point relative to the camera, then through the camera (ground plane).
         gx = self.c_cx + self.c_r * np.cos(ang) - x[:, 3, None]
