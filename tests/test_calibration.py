@@ -10,7 +10,7 @@ import pytest
 
 from factory.calibration.calibrator import calibrate_evidence
 from factory.calibration.classic import ClassicBackend
-from factory.calibration.solver import Bounds, Observations, refine, solve_pnl
+from factory.calibration.solver import Bounds, Observations, refine, refine_principal_point, solve_pnl
 from factory.eval.calibration_metrics import iou_part, iou_whole, soccernet_accuracy
 from factory.geometry.camera import Camera, camera_looking_at
 from factory.geometry.projection import visible_polylines
@@ -157,10 +157,35 @@ def test_calibrate_command_writes_table_and_camera_json(tmp_path):
     assert by_image["noise.png"] != "ok"
     assert not (out / "camera_noise.json").exists()
     saved = json.loads((out / "camera_pitch.json").read_text())
-    assert saved["principal_point"] == pytest.approx([480.0, 270.0])
+    # Written at 960 x 540; the principal point, freed on a cold start with a prior of 0.05
+    # widths, stays near the centre of the true (centred) camera.
+    assert saved["principal_point"] == pytest.approx([480.0, 270.0], abs=0.02 * 960)
     solved = Camera.from_dict(saved).rescaled(W, H)
     assert iou_part(cam.image_to_pitch_homography(), solved.image_to_pitch_homography(),
                     W, H) > 0.95
+
+
+def test_principal_point_is_freed_on_cold_start_and_held_while_tracking():
+    true = _true_camera()
+    off = Camera(true.pan_degrees, true.tilt_degrees, true.roll_degrees, true.position_meters,
+                 true.x_focal_length, true.y_focal_length, true.principal_point + [25.0, -15.0],
+                 W, H)
+    obs = _exact_observations(off)
+    centred = refine(true, obs, max_nfev=100)  # best camera with the centre held
+    freed = refine_principal_point(centred, obs, prior=0.05)
+    # A vertical offset of the principal point is nearly a tilt: the prior keeps cy; the
+    # horizontal one is found, and the freed camera reprojects the lines where the held one
+    # cannot.
+    assert abs(freed.principal_point[0] - off.principal_point[0]) < 3.0
+    assert _max_reprojection(off, freed) < 0.5 < _max_reprojection(off, centred)
+    # Tracking (the fast loop and scipy's) keeps a camera's principal point.
+    start = Camera(off.pan_degrees + 0.8, off.tilt_degrees - 0.4, off.roll_degrees,
+                   off.position_meters, off.x_focal_length * 1.03, off.y_focal_length * 1.03,
+                   off.principal_point, W, H)
+    for fast in (True, False):
+        tracked = refine(start, obs, max_nfev=30, free=(0, 1, 2, 6), fast=fast)
+        assert np.allclose(tracked.principal_point, off.principal_point)
+        assert _max_reprojection(off, tracked) < 0.5
 
 
 def test_fast_solver_recovers_a_tracking_sized_error():

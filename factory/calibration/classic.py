@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 from factory.calibration import search
 from factory.calibration.evidence import FieldEvidence
 from factory.calibration.params import vector_to_camera
-from factory.calibration.solver import Bounds, Observations, refine
+from factory.calibration.solver import Bounds, Observations, refine, refine_principal_point
 from factory.calibration.surface import surface_masks
 from factory.geometry.camera import Camera
 from schemas.pitch import GROUND_LINE_CLASSES, HALF_LENGTH, HALF_WIDTH, sample_line
@@ -64,6 +64,11 @@ class ClassicConfig:
     candidates: int = 16
     refined_pool: int = 48  # grid hypotheses refined by the local search, best `candidates` kept
     support_gate_px: float = 4.0  # template_support gate at work resolution
+    # A cold start's last step frees the principal point with this prior (image widths; 0:
+    # the image centre), given at least principal_point_classes line classes; tracking then
+    # holds it (solver.refine_principal_point).
+    principal_point_prior: float = 0.05
+    principal_point_classes: int = 4
 
 
 def _sample_points(mask: np.ndarray | tuple[np.ndarray, np.ndarray], n: int,
@@ -245,6 +250,12 @@ class ClassicBackend:
             dense = _sample_points(line_pixels, cfg.final_points)
             cam, idx, classes, share = icp(best[1], dense, gates[-1:], self.bounds)
             if share > 0.0:
+                if cfg.principal_point_prior > 0 and (
+                        len(set(classes)) >= cfg.principal_point_classes):
+                    freed = refine_principal_point(
+                        cam, Observations(line_classes=classes, line_uv=dense[idx]),
+                        cfg.principal_point_prior, scale_px=max(1.0, gates[-1] / 4))
+                    cam = freed if self.bounds.accept(freed) else cam
                 points, best = dense, (share, cam, idx, classes)
         share, cam, idx, classes = best
         if share <= 0.0 or len(idx) < 12:

@@ -1,6 +1,7 @@
 """A camera as a parameter vector for the solvers: pan, tilt, roll (degrees), position (m),
-log focal length, optional k1. Square pixels and a centred principal point, as for broadcast
-frames; the principal point is not observable from pitch lines alone."""
+log focal length, optional k1. Square pixels; the principal point is not in the vector (it is
+weakly observable from pitch lines alone): the image centre, or a camera's own held fixed
+(solver.refine_principal_point estimates it once per cold start)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,17 @@ def camera_to_vector(camera: Camera, with_k1: bool = False) -> np.ndarray:
     return np.array(v, dtype=np.float64)
 
 
-def vector_to_camera(v: np.ndarray, width: int, height: int) -> Camera:
+def vector_to_camera(v: np.ndarray, width: int, height: int,
+                     principal_point: np.ndarray | None = None) -> Camera:
+    """principal_point: the camera's own (pixels), held fixed by the solvers that take this
+    vector; None is the image centre."""
     f = math.exp(float(v[6]))
     radial = np.zeros(6)
     if len(v) > 7:
         radial[0] = v[7]
-    return Camera(v[0], v[1], v[2], v[3:6], f, f, (width / 2.0, height / 2.0), width, height,
-                  radial)
+    if principal_point is None:
+        principal_point = (width / 2.0, height / 2.0)
+    return Camera(v[0], v[1], v[2], v[3:6], f, f, principal_point, width, height, radial)
 
 
 def batch_rotations(pan: np.ndarray, tilt: np.ndarray, roll: np.ndarray) -> np.ndarray:

@@ -108,7 +108,8 @@ def residuals(camera: Camera, obs: Observations) -> np.ndarray:
     if obs.line_classes:
         lines = Observations(line_classes=obs.line_classes, line_uv=obs.line_uv)
         curved = camera.has_distortion  # the solver's cameras distort by k1 at most
-        fun = _Residuals(lines, camera.image_width, camera.image_height, curved)
+        fun = _Residuals(lines, camera.image_width, camera.image_height, curved,
+                         camera.principal_point)
         parts.append(fun(camera_to_vector(camera, with_k1=curved)))
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -118,8 +119,10 @@ class _Residuals:
     template point the observations need is projected in one matrix product (the solver calls
     this thousands of times per frame, so no Camera objects are built here)."""
 
-    def __init__(self, obs: Observations, width: int, height: int, curved: bool):
-        self.cx, self.cy = width / 2.0, height / 2.0
+    def __init__(self, obs: Observations, width: int, height: int, curved: bool,
+                 principal_point: np.ndarray | None = None):
+        self.cx, self.cy = ((width / 2.0, height / 2.0) if principal_point is None
+                            else (float(principal_point[0]), float(principal_point[1])))
         self.kp3 = KEYPOINTS_3D[obs.keypoint_ids]
         self.kp_uv = obs.keypoint_uv
         classes = np.asarray(obs.line_classes)
@@ -156,6 +159,11 @@ class _Residuals:
             self.c_centre = np.column_stack([self.c_cx, self.c_cy])
             self.c_mid = (self.c_start + self.c_end) / 2
         self.size = len(self.kp3) * 2 + len(self.uv)
+
+    def move_principal_point(self, cx: float, cy: float) -> None:
+        self.cx, self.cy = cx, cy
+        if self.circles:
+            self.c_p0 = self.c_uv1 - [self.cx, self.cy, 1.0]
 
     def project(self, x: np.ndarray) -> np.ndarray:
         """Template points through B parameter vectors (B x P): B x N x 2 pixels."""
@@ -434,13 +442,14 @@ def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bo
     is then iterations), where the Jacobian is analytic (`_Residuals.analytic`)."""
     w, h = camera.image_width, camera.image_height
     x0 = camera_to_vector(camera, with_k1)
-    fun = _Residuals(obs, w, h, curved=with_k1)
+    pp = camera.principal_point
+    fun = _Residuals(obs, w, h, curved=with_k1, principal_point=pp)
     sel = np.arange(len(x0)) if free is None else np.array([i for i in free if i < len(x0)])
     if fun.size < len(sel):
         return camera
 
     if fast and fun.analytic:  # frame to frame: the own LM loop (see _robust_lm)
-        return vector_to_camera(_robust_lm(fun, x0, sel, scale_px, max_nfev), w, h)
+        return vector_to_camera(_robust_lm(fun, x0, sel, scale_px, max_nfev), w, h, pp)
 
     def partial(y: np.ndarray) -> np.ndarray:
         x = x0.copy()
@@ -451,7 +460,32 @@ def refine(camera: Camera, obs: Observations, scale_px: float = 2.0, with_k1: bo
                         f_scale=scale_px, max_nfev=max_nfev, x_scale="jac")
     x = x0.copy()
     x[sel] = sol.x
-    return vector_to_camera(x, w, h)
+    return vector_to_camera(x, w, h, pp)
+
+
+def refine_principal_point(camera: Camera, obs: Observations, prior: float,
+                           scale_px: float = 2.0, max_nfev: int = 100) -> Camera:
+    """Refit the camera with its principal point free, pulled to the image centre by a prior
+    of `prior` image widths (one standard deviation, per axis).
+
+    The straight lines of a zoomed view pin the camera down in the image but leave the far
+    pitch to extrapolation, and a centred principal point is not always the broadcast
+    camera's: with it free (prior 0.05), WC14 IoU_whole rose 0.883 -> 0.893 on the same
+    cold-start labels, IoU_part 0.959 -> 0.960 (fy = fx kept: freeing it changed nothing)."""
+    w, h = camera.image_width, camera.image_height
+    fun = _Residuals(obs, w, h, curved=False)
+    centre = np.array([w / 2.0, h / 2.0])
+    x0 = np.r_[camera_to_vector(camera), (camera.principal_point - centre) / w]
+
+    def res(x: np.ndarray) -> np.ndarray:
+        fun.move_principal_point(*(centre + x[7:] * w))
+        return np.r_[fun(x[:7]), x[7:] / prior]
+
+    if fun.size < len(x0):
+        return camera
+    sol = least_squares(res, x0, loss="soft_l1", f_scale=scale_px, max_nfev=max_nfev,
+                        x_scale="jac")
+    return vector_to_camera(sol.x[:7], w, h, centre + sol.x[7:] * w)
 
 
 def solve_pnl(camera: Camera, obs: Observations, inlier_px: float = 6.0, rounds: int = 3,

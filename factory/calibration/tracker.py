@@ -56,7 +56,8 @@ class ShotTracker:
         b = camera_to_vector(self.previous, True)
         guess = b + (b - a)
         guess[3:6] = b[3:6]
-        cam = vector_to_camera(guess, self.previous.image_width, self.previous.image_height)
+        cam = vector_to_camera(guess, self.previous.image_width, self.previous.image_height,
+                               self.previous.principal_point)
         return cam if not is_jump(cam, self.previous) else self.previous
 
     def step(self, bgr: np.ndarray) -> FrameCalibration:
@@ -120,7 +121,8 @@ def smooth_shot(results: list[FrameCalibration], window: int = 7) -> list[FrameC
             vecs = np.array([camera_to_vector(r.camera, True) for r in results[i:j]])
             smooth = savgol_filter(vecs, win, 2, axis=0, mode="interp")
             for r, v in zip(results[i:j], smooth):
-                cam = vector_to_camera(v, r.camera.image_width, r.camera.image_height)
+                cam = vector_to_camera(v, r.camera.image_width, r.camera.image_height,
+                                       r.camera.principal_point)
                 r.camera = cam
                 r.keypoints = projected_keypoints(cam)
         i = j
