@@ -121,8 +121,6 @@ class _Residuals:
 
     def __init__(self, obs: Observations, width: int, height: int, curved: bool,
                  principal_point: np.ndarray | None = None):
-        self.cx, self.cy = ((width / 2.0, height / 2.0) if principal_point is None
-                            else (float(principal_point[0]), float(principal_point[1])))
         self.kp3 = KEYPOINTS_3D[obs.keypoint_ids]
         self.kp_uv = obs.keypoint_uv
         classes = np.asarray(obs.line_classes)
@@ -154,11 +152,14 @@ class _Residuals:
                    for i, c in self.circles]
             self.c_cx, self.c_cy, self.c_r, self.c_start, self.c_end = np.concatenate(per).T
             self.c_uv1 = np.column_stack([self.uv[self.c_idx], np.ones(len(self.c_idx))])
-            # For value_and_jacobian: pixels relative to the principal point, centres, arcs.
-            self.c_p0 = self.c_uv1 - [self.cx, self.cy, 1.0]
+            # For value_and_jacobian: centres, arcs (and c_p0, pixels relative to the
+            # principal point, set by move_principal_point).
             self.c_centre = np.column_stack([self.c_cx, self.c_cy])
             self.c_mid = (self.c_start + self.c_end) / 2
         self.size = len(self.kp3) * 2 + len(self.uv)
+        if principal_point is None:
+            principal_point = (width / 2.0, height / 2.0)
+        self.move_principal_point(float(principal_point[0]), float(principal_point[1]))
 
     def move_principal_point(self, cx: float, cy: float) -> None:
         self.cx, self.cy = cx, cy
