@@ -180,17 +180,24 @@ def test_roboflow_valid_ap(data_dir):
     assert coco_ap(truth, boxes, scores)["ap50"] > 0.5
 
 
-@pytest.mark.parametrize("people, feet_below_frame", [
+@pytest.mark.parametrize("people, feet_below_frame, far_edge", [
     # A low pitch-side camera 8-9 m from two players: each is about half the frame tall,
     # wider than the local-grass window, so only the close-up path finds them whole.
-    ([(-2.5, 37.5), (2.5, 38.0)], False),
+    ([(-2.5, 37.5), (2.5, 38.0)], False, None),
     # 5 m from the camera a player fills the frame from the far touchline down past its
     # bottom: no grass below him, so the grass-dominated span of his columns ends at his head.
-    ([(0.3, 41.5), (3.5, 36.0)], True),
+    ([(0.3, 41.5), (3.5, 36.0)], True, None),
+    # The grass ends at row 300, behind the players' chests: both cut notches into the far
+    # edge wider than its running median bridges (found at 0.3 IoU when the surface followed
+    # them down to their waists).
+    ([(-1.0, 39.0), (1.5, 39.5)], True, 300),
 ])
-def test_close_up_people_are_found_without_a_camera(people, feet_below_frame):
+def test_close_up_people_are_found_without_a_camera(people, feet_below_frame, far_edge):
     cam = camera_looking_at([0.0, 46.0, -1.7], [0.0, 30.0, -1.0], 1400 * 1280 / 960, 1280, 720)
     img, truth = draw_pitch(cam, people)
+    if far_edge:  # boards and stands (everything grass-green above the row) behind them
+        band = img[:far_edge].astype(np.int16)
+        img[:far_edge][band[..., 1] > band[..., 2] + 40] = (70, 60, 80)
     assert (truth[:, 3] - truth[:, 1] > 0.3 * 720).all()
     assert (truth[0, 3] > 720) == feet_below_frame
     dets = BlobDetector().detect([img], [None])[0]

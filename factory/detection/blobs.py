@@ -4,7 +4,8 @@ No library detects players without a learned model, so this backend is written h
 OpenCV's colour conversion, morphology and connected components. Steps per frame:
 1. grass colour and playing surface (grass.py); foreground = non-grass pixels on the surface
    (in a close-up, where people are larger than the local-grass window, all of them, and the
-   surface runs down to the frame's bottom behind the near players' legs);
+   surface runs down to the frame's bottom behind the near players' legs and up to the
+   straight far edge behind their bodies; each near person is his own size prior);
 2. pitch lines are cut out (the image's long straight runs, and the camera's lines), a
    morphological opening deletes what is thinner than any body and the body is then grown
    back inside the foreground, which restores legs without restoring the lines;
@@ -144,6 +145,12 @@ class BlobDetector:
             closeup = _closeup_heights(grass_small, _below(quarter_rows, (h + 3) // 4),
                                        self.closeup)
             if len(closeup):
+                # Near people hide the far touchline behind them wider than the surface's
+                # running median can bridge: the line through the rest of it is their top.
+                surface.top[:] = np.minimum(surface.top, _straight_edge(surface.top, h))
+                quarter_rows = -(-surface.top[::4] // 4)
+                closeup = _closeup_heights(grass_small, _below(quarter_rows, (h + 3) // 4),
+                                           self.closeup) or closeup
                 on_surface = _below(surface.top, h)
                 surface.bottom[:] = h
         # The pixel work is done only on the rows the pitch spans (the stands above it are
@@ -206,6 +213,8 @@ class BlobDetector:
         area = stats[:, 4].astype(np.float64)
         cx, y2 = x1 + bw / 2, y1 + bh
         expected = prior.height(cx, y2)
+        if len(closeup):  # near people are each their own size
+            expected = np.where(bh >= self.closeup * h, np.maximum(bh, expected), expected)
         aspect = _frame_aspect(bw, bh, area, expected)
         # Feet inside the grass by a little (foot_margin, in person heights; negative = inside):
         # the grass runs on past the near touchline, and there and below it stand the
@@ -451,6 +460,20 @@ def _closeup_heights(grass: np.ndarray, surface: np.ndarray, min_share: float) -
     bw, bh, area = (stats[1:, k].astype(np.float64) for k in (2, 3, 4))
     person = (bh >= min_share * h4) & (bh > 1.2 * bw) & (bh < 5 * bw) & (area > 0.3 * bw * bh)
     return list(bh[person] * 4.0)
+
+
+def _straight_edge(top: np.ndarray, height: int) -> np.ndarray:
+    """The straight line through a surface's top edge, robust to the notches that near people
+    cut into it (they make up less than half of its columns)."""
+    from scipy.stats import siegelslopes
+
+    cols = np.arange(len(top), dtype=np.float64)
+    seen = top < height
+    if seen.sum() < 0.5 * len(top):
+        return top
+    step = max(1, int(seen.sum()) // 160)  # the fit is quadratic in its points
+    slope, intercept = siegelslopes(top[seen][::step], cols[seen][::step])
+    return np.round(slope * cols + intercept).astype(top.dtype)
 
 
 def _below(top: np.ndarray, height: int) -> np.ndarray:
