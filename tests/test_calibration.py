@@ -10,7 +10,13 @@ import pytest
 
 from factory.calibration.calibrator import calibrate_evidence
 from factory.calibration.classic import ClassicBackend
-from factory.calibration.solver import Bounds, Observations, refine, refine_principal_point, solve_pnl
+from factory.calibration.solver import (
+    Bounds,
+    Observations,
+    refine,
+    refine_principal_point,
+    solve_pnl,
+)
 from factory.eval.calibration_metrics import iou_part, iou_whole, soccernet_accuracy
 from factory.geometry.camera import Camera, camera_looking_at
 from factory.geometry.projection import visible_polylines

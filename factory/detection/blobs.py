@@ -9,11 +9,12 @@ OpenCV's colour conversion, morphology and connected components. Steps per frame
 2. pitch lines are cut out (the image's long straight runs, and the camera's lines), a
    morphological opening deletes what is thinner than any body and the body is then grown
    back inside the foreground, which restores legs without restoring the lines;
-3. every connected blob is compared with the pixel height a standing person has at its foot
-   point (size_prior.py, from the calibrated camera if the blobs agree with it, else a line
-   fitted to the frame's blobs): too small or too large blobs are rejected; merged blobs are
-   split into person-sized rectangles that explain their pixels (_cover, which also offers
-   two low-scored alternative readings of the group), a little wide ones
+3. letters of a watermark over the grass (blobs in a row sharing their top and bottom) are
+   dropped; every other connected blob is compared with the pixel height a standing person
+   has at its foot point (size_prior.py, from the calibrated camera if the blobs agree with
+   it, else a line fitted to the frame's blobs): too small or too large blobs are rejected;
+   merged blobs are split into person-sized rectangles that explain their pixels (_cover,
+   which also offers two low-scored alternative readings of the group), a little wide ones
    where the head-level profile dips (two heads); blobs cut by the far touchline get their
    head back; each part's box is the extent of its own pixels without thin side attachments
    (shadows, line stubs), at least 0.9 of a person tall;
@@ -177,7 +178,8 @@ class BlobDetector:
             return FrameDetections()
         bw, bh = stats[:, 2].astype(np.float64), stats[:, 3].astype(np.float64)
         fill = stats[:, 4] / (bw * bh)
-        shaped = (bh >= 0.02 * h) & (bh / bw > 1.4) & (bh / bw < 4.5) & (fill > 0.3)
+        shaped = ((bh >= 0.02 * h) & (bh / bw > 1.4) & (bh / bw < 4.5) & (fill > 0.3)
+                  & ~_text_row(stats[:, 0], stats[:, 1], bw, bh, 2 * h / 720))
         foot_x, foot_y = stats[shaped, 0] + bw[shaped] / 2, stats[shaped, 1] + bh[shaped]
         prior = CameraPrior(camera, scale=to_source) if camera is not None else None
         if prior is not None and not _camera_agrees(prior, foot_x, foot_y, bh[shaped]):
@@ -221,6 +223,7 @@ class BlobDetector:
         # benches, coaches and photographers, whom the ground truth does not count.
         on_pitch = prior.on_pitch(cx, y2) & (bool(len(closeup)) | (y2 <= surface.bottom[np.clip(
             cx.astype(np.int64), 0, w - 1)] + self.foot_margin * expected))
+        on_pitch &= ~_text_row(x1, y1, bw, bh, 2 * h / 720)
 
         boxes, scores, classes = [], [], []
         top_at = surface.top[np.clip(cx.astype(np.int64), 0, w - 1)]
@@ -460,6 +463,21 @@ def _closeup_heights(grass: np.ndarray, surface: np.ndarray, min_share: float) -
     bw, bh, area = (stats[1:, k].astype(np.float64) for k in (2, 3, 4))
     person = (bh >= min_share * h4) & (bh > 1.2 * bw) & (bh < 5 * bw) & (area > 0.3 * bw * bh)
     return list(bh[person] * 4.0)
+
+
+def _text_row(left: np.ndarray, top: np.ndarray, width: np.ndarray, height: np.ndarray,
+              tolerance: float, min_letters: int = 5, reach: float = 4.0) -> np.ndarray:
+    """Blobs that are letters of a line of text (a broadcaster's watermark over the grass):
+    with at least `min_letters - 1` others within `reach` heights to the side they share top
+    and bottom rows to within `tolerance` pixels, which people of different builds and poses
+    standing apart never do."""
+    top = np.asarray(top, np.float64)
+    bottom = top + np.asarray(height, np.float64)
+    centre = np.asarray(left, np.float64) + np.asarray(width, np.float64) / 2
+    same = ((np.abs(top[:, None] - top[None, :]) <= tolerance)
+            & (np.abs(bottom[:, None] - bottom[None, :]) <= tolerance)
+            & (np.abs(centre[:, None] - centre[None, :]) <= reach * (bottom - top)[:, None]))
+    return same.sum(axis=1) >= min_letters
 
 
 def _straight_edge(top: np.ndarray, height: int) -> np.ndarray:
