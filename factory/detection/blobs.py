@@ -72,7 +72,7 @@ class BlobDetector:
                  line_ratio: float = 16.0, contrast: float = 18.0, edge: float = 1.0,
                  min_dark: float = 0.02, min_line_k: float = 3.0, shadow_chroma: float = 0.0,
                  split_width: float = 0.28, valley: float = 0.8, foot_margin: float = -0.2,
-                 closeup: float = 0.3, boards: float = 0.3, legs_aspect: float = 1.0,
+                 closeup: float = 0.3, boards: float = 0.2, legs_aspect: float = 1.0,
                  legs_score: float = 0.25, cover: bool = True, cover_width: float = 1.5,
                  cover_height: float = 1.35, merged_score: float = 0.7, min_height: float = 0.9,
                  alt_score: float = 0.3, closeup_edge: float = 0.03, **unused):
