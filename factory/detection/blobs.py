@@ -568,7 +568,8 @@ def _line_mask(camera: Camera, w: int, h: int, to_source: float) -> np.ndarray:
 
 
 def _image_lines(fg: np.ndarray, height: int, tallest: float) -> np.ndarray:
-    """Long straight foreground runs along the row, the column and the two diagonals:
+    """Long straight foreground runs along the row, the column and the two diagonals, and
+    long thin straight segments at any other angle:
     touchlines, the halfway line, penalty-box sides - longer in one direction than any player
     is wide or tall (`tallest`: the tallest expected person), so a player standing on one is
     cut from it, not merged into it. Found at half resolution (a quarter of the cost; a line
@@ -590,6 +591,18 @@ def _image_lines(fg: np.ndarray, height: int, tallest: float) -> np.ndarray:
     runs = [cv2.morphologyEx(half, cv2.MORPH_OPEN, k, borderType=cv2.BORDER_CONSTANT,
                              borderValue=0) for k in kernels]
     lines = functools.reduce(cv2.bitwise_or, runs)
+    # A line a few degrees off those four directions has no long run along any of them (the
+    # halfway line seen from the side): it is a long straight segment among the thin
+    # structures, what an opening wider than a line (not than a body) removes. Roboflow train
+    # / valid AP50 0.797 / 0.804 -> 0.804 / 0.816; synthetic clips unchanged.
+    thin = cv2.bitwise_and(half, cv2.bitwise_not(
+        cv2.morphologyEx(half, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))))
+    segments = cv2.HoughLinesP(thin, 1, np.pi / 180, threshold=20,
+                               minLineLength=min(across, up), maxLineGap=3)
+    for xa, ya, xb, yb in ([] if segments is None else segments[:, 0]):
+        if abs(int(yb) - int(ya)) < 0.05 * abs(int(xb) - int(xa)):
+            continue  # level: a solid line is a run already, a gappy one the tops of letters
+        cv2.line(lines, (int(xa), int(ya)), (int(xb), int(yb)), 255, 1)
     lines = cv2.dilate(lines, np.ones((2, 2), np.uint8))
     mask[r0:r0 + 2 * half.shape[0], :2 * half.shape[1]] = cv2.resize(
         lines, (2 * half.shape[1], 2 * half.shape[0]), interpolation=cv2.INTER_NEAREST)
