@@ -174,3 +174,19 @@ def test_summary_of_one_shot_and_of_combined_shots():
         {i: s[type(m).__name__] for i, s in enumerate(shots)}) for m in metrics})
     assert combined["IDSW"] == 2  # counts add up over shots
     assert switched["HOTA"] < combined["HOTA"] < perfect["HOTA"]
+
+
+def test_detection_ap_is_reported_per_shot_kind():
+    from factory.eval.tracking import _ap_by_kind
+
+    box = np.array([[10.0, 10.0, 30.0, 60.0]])
+    # Two main-shot frames found exactly, one close-up frame where the box is elsewhere.
+    kinds = ["main", "main", "closeup"]
+    truth = [box, box, box]
+    boxes = [box, box, box + 100.0]
+    scores = [np.array([0.9])] * 3
+    ignore = [np.zeros(1, bool)] * 3
+    by_kind = _ap_by_kind(kinds, truth, boxes, scores, ignore)
+    assert set(by_kind) == {"main", "closeup"}
+    assert by_kind["main"]["ap50"] == pytest.approx(1.0)
+    assert by_kind["closeup"]["ap50"] == pytest.approx(0.0)
