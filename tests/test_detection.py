@@ -228,3 +228,15 @@ def test_a_watermark_over_the_grass_is_not_people():
     assert not on_text.any(), persons[on_text]
     visible = truth[(truth[:, 0] >= 0) & (truth[:, 2] <= 1280)]
     assert (box_iou(visible, persons.astype(np.float64)).max(axis=1) > 0.3).all()  # all found
+
+
+def test_roboflow_ap_with_each_image_calibrated_first(data_dir):
+    """The evaluation of `soccerfactory detect`'s path: calibrate, then detect with the camera."""
+    from factory.eval.detection import roboflow_ap
+
+    root = data_dir / "roboflow-football"
+    if not root.is_dir():
+        pytest.skip("roboflow-football not in the data folder")
+    result = roboflow_ap(BlobDetector(), root, "valid", calibrate=True, limit=2)
+    assert result["images"] == 2 and result["calibrated_images"] >= 1  # a camera was used
+    assert result["ap50"] > 0.5

@@ -122,3 +122,25 @@ def test_people_below_the_grass_are_not_reported_without_a_camera():
     persons = dets.boxes[[c == "person" for c in dets.classes]].astype(np.float64)
     iou = box_iou(truth, persons)
     assert (iou[:4].max(axis=1) > 0.5).all() and iou[4].max() < 0.1
+
+
+@pytest.mark.parametrize("blob_scale, size", [(0.9, 0.9), (1.1, 1.0), (0.6, None)])
+def test_camera_prior_takes_the_frames_people_size(blob_scale, size):
+    """Running people look shorter than the camera's 1.8 m standing person: the prior shrinks
+    to the blobs' median (never grows past 1.8 m), and a camera whose heights the blobs miss
+    by far is refused."""
+    from factory.detection.blobs import _camera_size
+    from factory.detection.size_prior import CameraPrior
+    from factory.geometry import camera_looking_at
+
+    cam = camera_looking_at([0.0, 75.0, -18.0], [0.0, 5.0, 0.0], 1866.7, 1280, 720)
+    prior = CameraPrior(cam)
+    pitch = np.array([[x, y, 0.0] for x in (-30, -10, 10, 30) for y in (-20, 0, 20)])
+    feet = cam.project(pitch)
+    heights = prior.height(feet[:, 0], feet[:, 1]) * blob_scale
+    found = _camera_size(prior, feet[:, 0], feet[:, 1], heights)
+    assert found == (None if size is None else pytest.approx(size))
+    if size is not None:
+        scaled = CameraPrior(cam, size=found)
+        assert np.allclose(scaled.height(feet[:, 0], feet[:, 1]),
+                           prior.height(feet[:, 0], feet[:, 1]) * size)

@@ -19,13 +19,16 @@ PITCH_HALF_LENGTH, PITCH_HALF_WIDTH = 52.5, 34.0
 class CameraPrior:
     """Pixel height of a standing person and on-pitch test, from a calibrated camera.
 
-    `scale` maps the working image's pixels to the camera's (source) pixels.
+    `scale` maps the working image's pixels to the camera's (source) pixels; `size` scales the
+    1.8 m person (the frame's people as they look, measured against the camera).
     """
 
-    def __init__(self, camera: Camera, scale: float = 1.0, outside_margin_m: float = 3.0):
+    def __init__(self, camera: Camera, scale: float = 1.0, outside_margin_m: float = 3.0,
+                 size: float = 1.0):
         self.camera = camera
         self.scale = scale
         self.outside_margin_m = outside_margin_m
+        self.size = size
 
     def foot_positions(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         uv = np.column_stack([x, y]).astype(np.float64) * self.scale
@@ -36,7 +39,7 @@ class CameraPrior:
         head = np.column_stack([ground, np.full(len(ground), -PERSON_HEIGHT_M)])
         feet = np.column_stack([ground, np.zeros(len(ground))])
         px = np.linalg.norm(self.camera.project(head) - self.camera.project(feet), axis=1)
-        return px / self.scale  # NaN where the point is behind the camera or off the ground
+        return px * self.size / self.scale  # NaN behind the camera or off the ground
 
     def on_pitch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         xy = self.foot_positions(x, y)
