@@ -240,3 +240,16 @@ def test_roboflow_ap_with_each_image_calibrated_first(data_dir):
     result = roboflow_ap(BlobDetector(), root, "valid", calibrate=True, limit=2)
     assert result["images"] == 2 and result["calibrated_images"] >= 1  # a camera was used
     assert result["ap50"] > 0.5
+
+
+def test_without_a_camera_people_beyond_the_near_touchline_are_off_the_pitch():
+    """A coach 3.5 m beyond the near touchline is not a player; one on the line (an
+    assistant referee, a throw-in) still is."""
+    cam = camera_looking_at([0.0, 75.0, -18.0], [0.0, 12.0, 0.0], 1400 * 1280 / 960, 1280, 720)
+    people = [(-10, -20), (5, 0), (20, 15), (0, 25), (-5, 34.3), (12, 37.5)]
+    img, truth = draw_pitch(cam, people)
+    dets = BlobDetector().detect_one(img)
+    persons = dets.boxes[np.array([c == "person" for c in dets.classes], bool)]
+    found = box_iou(truth, persons.astype(np.float64)).max(axis=1) > 0.5
+    assert found[:-1].all(), (truth, persons)
+    assert not found[-1]

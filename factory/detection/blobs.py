@@ -59,7 +59,9 @@ class BlobDetector:
     is scaled by legs_score, as such legs are often a board's lettering), closeup (without a
     camera, non-grass people at least this share of the frame tall make it a close-up: the
     person is then every non-grass pixel and the size prior is their height; closeup_edge:
-    its boxes grow by this share of their size on each side), cover (a
+    its boxes grow by this share of their size on each side), touchline_margin (without a
+    camera, feet more than this many expected heights below the near touchline are off the
+    pitch), cover (a
     merged blob - wider than cover_width people or taller than cover_height - is split by
     _cover instead of column cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
     lone players is worth AP50 +0.03 on Roboflow train), alt_score (factor on the scores of
@@ -75,7 +77,8 @@ class BlobDetector:
                  closeup: float = 0.3, boards: float = 0.2, legs_aspect: float = 1.0,
                  legs_score: float = 0.25, cover: bool = True, cover_width: float = 1.5,
                  cover_height: float = 1.35, merged_score: float = 0.7, min_height: float = 0.9,
-                 alt_score: float = 0.3, closeup_edge: float = 0.03, **unused):
+                 alt_score: float = 0.3, closeup_edge: float = 0.03,
+                 touchline_margin: float = 0.4, **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
         self.work_height = int(work_height)
@@ -99,6 +102,7 @@ class BlobDetector:
         self.min_height = float(min_height)
         self.alt_score = float(alt_score)
         self.closeup_edge = float(closeup_edge)
+        self.touchline_margin = float(touchline_margin)
         self.legs_aspect = float(legs_aspect)
         self.legs_score = float(legs_score)
 
@@ -230,6 +234,14 @@ class BlobDetector:
         on_pitch = prior.on_pitch(cx, y2) & (bool(len(closeup)) | (y2 <= surface.bottom[np.clip(
             cx.astype(np.int64), 0, w - 1)] + self.foot_margin * expected))
         on_pitch &= ~_text_row(x1, y1, bw, bh, 2 * h / 720)
+        if camera is None and not len(closeup):
+            # Without a camera's pitch, the near touchline bounds it: coaches, substitutes and
+            # stewards stand on the grass beyond it (Roboflow train's highest-scored false
+            # positives), assistant referees and throw-ins on it.
+            body = (bh > 0.6 * expected) & (bh < 1.6 * expected)
+            near = _near_touchline(lines, cx[body], y2[body], expected[body])
+            if near is not None:
+                on_pitch &= y2 <= near(cx) + self.touchline_margin * expected
 
         boxes, scores, classes = [], [], []
         top_at = surface.top[np.clip(cx.astype(np.int64), 0, w - 1)]
@@ -481,6 +493,33 @@ def _closeup_heights(grass: np.ndarray, surface: np.ndarray, min_share: float) -
     bw, bh, area = (stats[1:, k].astype(np.float64) for k in (2, 3, 4))
     person = (bh >= min_share * h4) & (bh > 1.2 * bw) & (bh < 5 * bw) & (area > 0.3 * bw * bh)
     return list(bh[person] * 4.0)
+
+
+def _near_touchline(lines: np.ndarray, foot_x: np.ndarray, foot_y: np.ndarray,
+                    expected: np.ndarray, min_length: float = 0.5, min_share: float = 0.8):
+    """The near touchline as a function row(column), or None: of the long (half the frame
+    wide), nearly level straight lines through the line pixels (_image_lines) of the frame's
+    lower 60% with at least `min_share` of the person-sized blobs (feet, heights) standing above it
+    (within 0.4 heights), the highest. The far touchline and the penalty box's near side have
+    people on both sides; the edges of boards and benches lie below the touchline."""
+    h, w = lines.shape
+    half = cv2.compare(cv2.resize(lines, (w // 2, h // 2), interpolation=cv2.INTER_AREA), 0,
+                       cv2.CMP_GT)
+    segments = cv2.HoughLinesP(half, 1, np.pi / 360, threshold=w // 10,
+                               minLineLength=int(min_length * w / 2), maxLineGap=w // 66)
+    best = None
+    for xa, ya, xb, yb in ([] if segments is None else segments[:, 0].astype(np.float64) * 2):
+        if abs(yb - ya) > 0.47 * abs(xb - xa) or max(ya, yb) < 0.4 * h:
+            continue  # steeper than 25 degrees, or in the upper part of the frame
+
+        def row(x, xa=xa, ya=ya, slope=(yb - ya) / (xb - xa)):
+            return ya + slope * (np.asarray(x, np.float64) - xa)
+
+        if not len(foot_y) or np.mean(foot_y <= row(foot_x) + 0.4 * expected) < min_share:
+            continue
+        if best is None or row(w / 2) < best(w / 2):
+            best = row
+    return best
 
 
 def _text_row(left: np.ndarray, top: np.ndarray, width: np.ndarray, height: np.ndarray,
