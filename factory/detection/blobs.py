@@ -503,12 +503,15 @@ def _near_touchline(lines: np.ndarray, foot_x: np.ndarray, foot_y: np.ndarray,
     (within 0.4 heights), the highest. The far touchline and the penalty box's near side have
     people on both sides; the edges of boards and benches lie below the touchline."""
     h, w = lines.shape
-    half = cv2.compare(cv2.resize(lines, (w // 2, h // 2), interpolation=cv2.INTER_AREA), 0,
-                       cv2.CMP_GT)
+    top = int(0.3 * h) // 2 * 2  # a line reaching the lower 60% at a slope under 25 degrees
+    half = cv2.compare(cv2.resize(lines[top:], (w // 2, (h - top) // 2),
+                                  interpolation=cv2.INTER_AREA), 0, cv2.CMP_GT)
     segments = cv2.HoughLinesP(half, 1, np.pi / 360, threshold=w // 10,
                                minLineLength=int(min_length * w / 2), maxLineGap=w // 66)
+    if segments is not None:
+        segments = segments[:, 0].astype(np.float64) * 2 + [0, top, 0, top]
     best = None
-    for xa, ya, xb, yb in ([] if segments is None else segments[:, 0].astype(np.float64) * 2):
+    for xa, ya, xb, yb in ([] if segments is None else segments):
         if abs(yb - ya) > 0.47 * abs(xb - xa) or max(ya, yb) < 0.4 * h:
             continue  # steeper than 25 degrees, or in the upper part of the frame
 
