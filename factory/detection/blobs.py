@@ -61,9 +61,8 @@ class BlobDetector:
     person is then every non-grass pixel and the size prior is their height; closeup_edge:
     its boxes grow by this share of their size on each side), touchline_margin (without a
     camera, feet more than this many expected heights below the near touchline are off the
-    pitch), cover (a
-    merged blob - wider than cover_width people or taller than cover_height - is split by
-    _cover instead of column cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
+    pitch), cover (a merged blob - wider than cover_width people or taller than cover_height -
+    is split by _cover instead of column cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
     lone players is worth AP50 +0.03 on Roboflow train), alt_score (factor on the scores of
     the two alternative parts _cover offers for each merged blob; 0 = none: they are worth
     AP50 +0.02 on Roboflow train and valid), min_height (a part shorter than this share of
@@ -239,7 +238,8 @@ class BlobDetector:
             # stewards stand on the grass beyond it (Roboflow train's highest-scored false
             # positives), assistant referees and throw-ins on it.
             body = (bh > 0.6 * expected) & (bh < 1.6 * expected)
-            near = _near_touchline(lines, cx[body], y2[body], expected[body])
+            near = _near_touchline(lines, cx[body], y2[body], expected[body],
+                                   self.touchline_margin)
             if near is not None:
                 on_pitch &= y2 <= near(cx) + self.touchline_margin * expected
 
@@ -496,11 +496,12 @@ def _closeup_heights(grass: np.ndarray, surface: np.ndarray, min_share: float) -
 
 
 def _near_touchline(lines: np.ndarray, foot_x: np.ndarray, foot_y: np.ndarray,
-                    expected: np.ndarray, min_length: float = 0.5, min_share: float = 0.8):
+                    expected: np.ndarray, margin: float, min_length: float = 0.5,
+                    min_share: float = 0.8):
     """The near touchline as a function row(column), or None: of the long (half the frame
     wide), nearly level straight lines through the line pixels (_image_lines) of the frame's
-    lower 60% with at least `min_share` of the person-sized blobs (feet, heights) standing above it
-    (within 0.4 heights), the highest. The far touchline and the penalty box's near side have
+    lower 60% with at least `min_share` of the person-sized blobs (feet, heights) standing
+    above it (within `margin` heights, as the detector's off-pitch test), the highest. The far touchline and the penalty box's near side have
     people on both sides; the edges of boards and benches lie below the touchline."""
     h, w = lines.shape
     top = int(0.3 * h) // 2 * 2  # a line reaching the lower 60% at a slope under 25 degrees
@@ -518,7 +519,7 @@ def _near_touchline(lines: np.ndarray, foot_x: np.ndarray, foot_y: np.ndarray,
         def row(x, xa=xa, ya=ya, slope=(yb - ya) / (xb - xa)):
             return ya + slope * (np.asarray(x, np.float64) - xa)
 
-        if not len(foot_y) or np.mean(foot_y <= row(foot_x) + 0.4 * expected) < min_share:
+        if not len(foot_y) or np.mean(foot_y <= row(foot_x) + margin * expected) < min_share:
             continue
         if best is None or row(w / 2) < best(w / 2):
             best = row
