@@ -97,6 +97,17 @@ def test_grass_must_lie_on_the_pitch_through_the_camera():
     assert calibrate_evidence(ev, Bounds()).status == "failed"
 
 
+def _unsolvable_pitch() -> np.ndarray:
+    """Grass crossed by random white strokes: a pitch surface whose lines fit no camera."""
+    rng = np.random.default_rng(0)
+    junk = np.zeros((H, W, 3), np.uint8)
+    junk[:] = (40, 130, 50)
+    for _ in range(5):
+        a, b = rng.integers(0, [W, H], size=(2, 2))
+        cv2.line(junk, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (235, 235, 235), 3)
+    return np.clip(junk + rng.normal(0, 3, junk.shape), 0, 255).astype(np.uint8)
+
+
 def test_cold_solves_back_off_after_a_failure():
     """Frames that give no camera do not each pay for a cold solve; the tracker tries again
     every cold_retry_interval frames and recovers when the pitch is back."""
@@ -109,14 +120,7 @@ def test_cold_solves_back_off_after_a_failure():
                 CountingBackend.cold_calls += 1
             return super().detect(bgr, previous)
 
-    # Grass crossed by random white strokes: a pitch surface whose lines fit no camera.
-    rng = np.random.default_rng(0)
-    junk = np.zeros((H, W, 3), np.uint8)
-    junk[:] = (40, 130, 50)
-    for _ in range(5):
-        a, b = rng.integers(0, [W, H], size=(2, 2))
-        cv2.line(junk, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (235, 235, 235), 3)
-    junk = np.clip(junk + rng.normal(0, 3, junk.shape), 0, 255).astype(np.uint8)
+    junk = _unsolvable_pitch()
     tracker = ShotTracker(CountingBackend(), cold_retry_interval=3)
     statuses = [tracker.step(junk).status for _ in range(7)]
     assert statuses == ["failed"] * 7
@@ -124,3 +128,24 @@ def test_cold_solves_back_off_after_a_failure():
     pitch = _drawn_pitch(_true_camera())
     later = [tracker.step(pitch).status for _ in range(3)]
     assert "ok" in later  # the next allowed cold solve finds the pitch again
+
+
+def test_a_still_image_is_solved_cold_whatever_came_before():
+    """`still` forgets the shot in progress: after a failed frame the cold retry back-off
+    would refuse the next frame, and after a solved one the last camera would seed the
+    solve; a photo gets neither."""
+
+    class RecordingBackend(ClassicBackend):
+        seeds = []
+
+        def detect(self, bgr, previous=None):
+            RecordingBackend.seeds.append(previous)
+            return super().detect(bgr, previous)
+
+    pitch = _drawn_pitch(_true_camera())
+    tracker = ShotTracker(RecordingBackend(), cold_retry_interval=5)
+    assert tracker.step(_unsolvable_pitch()).status == "failed"
+    assert tracker.step(pitch).status == "failed"  # the back-off refuses a cold solve
+    assert tracker.still(pitch).status == "ok"
+    assert tracker.still(pitch).status == "ok"
+    assert RecordingBackend.seeds[-1] is None and RecordingBackend.seeds[-2] is None

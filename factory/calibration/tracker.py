@@ -98,6 +98,12 @@ class ShotTracker:
         ev = self.backend.detect(bgr, previous)
         return calibrate_evidence(ev, self.bounds, self.with_k1)
 
+    def still(self, bgr: np.ndarray) -> FrameCalibration:
+        """One image on its own (a photo, a dataset frame): solved cold, as a shot's first
+        frame, whatever shot came before."""
+        self.reset()
+        return self.step(bgr)
+
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[FrameCalibration]:
         self.reset()
         for bgr in frames:

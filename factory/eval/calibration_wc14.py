@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         bgr = cv2.imread(str(f.image_path))
         h, w = bgr.shape[:2]
         t0 = time.perf_counter()
-        tracker.reset()
-        res = tracker.step(bgr)
+        res = tracker.still(bgr)
         seconds = time.perf_counter() - t0
         pred = res.camera.image_to_pitch_homography() if res.status == "ok" else None
         row = {"split": f.split, "frame": f.index, "status": res.status,

@@ -46,8 +46,7 @@ def roboflow_ap(detector, root: Path, split: str, calibrate: bool = False,
             break
         camera = None
         if tracker is not None:
-            tracker.reset()
-            result = tracker.step(item.image)
+            result = tracker.still(item.image)
             camera = result.camera if result.status == "ok" else None
             cameras += camera is not None
         t0 = time.perf_counter()

@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"error: {path}: not a readable image", file=sys.stderr)
                 failed += 1
                 continue
-            tracker.reset()
-            emit(tracker.step(bgr), path.stem, 0, 0, bgr.shape[1], bgr.shape[0], path.name,
+            emit(tracker.still(bgr), path.stem, 0, 0, bgr.shape[1], bgr.shape[0], path.name,
                  path.stem)
             continue
         try:

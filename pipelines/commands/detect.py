@@ -107,8 +107,7 @@ def _image_calibrator():
     tracker = ShotTracker(make_backend("classic", {}))
 
     def calibrate(bgr, path: Path) -> dict:
-        tracker.reset()
-        result = tracker.step(bgr)
+        result = tracker.still(bgr)
         return calibration_row(result, path.stem, 0, 0, bgr.shape[1], bgr.shape[0], path.name)
 
     return calibrate
