@@ -190,3 +190,33 @@ def test_detection_ap_is_reported_per_shot_kind():
     assert set(by_kind) == {"main", "closeup"}
     assert by_kind["main"]["ap50"] == pytest.approx(1.0)
     assert by_kind["closeup"]["ap50"] == pytest.approx(0.0)
+
+
+def test_truth_detections_scale_the_counted_true_boxes():
+    import pandas as pd
+
+    from factory.eval.tracking import truth_detections
+
+    truth = pd.DataFrame({"frame": [0, 0, 1], "x1": [10.0, 50.0, 12.0], "y1": [20.0, 20.0, 20.0],
+                          "x2": [30.0, 60.0, 32.0], "y2": [60.0, 30.0, 60.0],
+                          "ignore": [False, True, False]})
+    table = truth_detections(truth, {"video": "v", "shot": 0}, (1.5, 1.0)).to_pandas()
+    assert list(table.frame) == [0, 1]  # the ignored person is not a detection
+    assert table[["x1", "y1", "x2", "y2"]].iloc[0].tolist() == [5.0, 20.0, 35.0, 60.0]
+    assert (table.score == 1.0).all()
+
+
+@pytest.mark.slow
+def test_tracking_the_true_boxes_scores_near_perfect_and_box_size_costs_hota(tmp_path):
+    """The evaluation's --truth-boxes path: the true boxes track almost perfectly; the same
+    boxes 20% larger keep IDF1 (an IoU 0.5 match) but lose HOTA (averaged over IoU 0.05-0.95)."""
+    from factory.eval.tracking import evaluate_clip
+
+    cfg = {"tracker": "bytetrack", "reid": "none"}
+    exact = evaluate_clip(tmp_path, 2.0, 1, "broadcast", {}, cfg, truth_boxes=(1.0, 1.0))
+    (tmp_path / "eval_settings.json").write_text(
+        '{"seconds": 2.0, "seed": 1, "preset": "broadcast"}')  # reuse the rendered clip
+    larger = evaluate_clip(tmp_path, 2.0, 1, "broadcast", {}, cfg, truth_boxes=(1.2, 1.2))
+    assert exact["HOTA"] > 0.9 and exact["IDF1"] > 0.9
+    assert larger["IDF1"] == pytest.approx(exact["IDF1"], abs=0.02)
+    assert larger["HOTA"] < exact["HOTA"] - 0.05

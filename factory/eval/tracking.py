@@ -6,10 +6,12 @@ People less than a quarter visible or cut to a sliver by the frame edge are igno
 MOTChallenge ignores distractors (factory/eval/synth_truth.py, drop_distractor_matches).
 
 The detection and tracking stages run exactly as in a pipeline, with the true cameras as the
-calibration input (so tracking is measured apart from calibration errors).
+calibration input (so tracking is measured apart from calibration errors). With --truth-boxes
+W H the tracker gets the true boxes, scaled by W x H, instead of the detector's: the figures
+then say what the tracker and that box size cost on their own (tracking_truth_boxes.json).
 
     .venv/bin/python -m factory.eval.tracking [--preset broadcast] [--seconds 20] [--seeds 1]
-        [--tracker bytetrack] [--reid colour] [--out results/eval]
+        [--tracker bytetrack] [--reid colour] [--truth-boxes W H] [--out results/eval]
 """
 
 from __future__ import annotations
@@ -98,8 +100,28 @@ def _cached_clip(clip_dir: Path, seconds: float, seed: int, preset: str):
                            height=info.height, num_frames=info.num_frames, shots=shots)
 
 
+def truth_detections(shot_truth, segment: dict, scale: tuple[float, float]):
+    """The shot's counted true boxes as a detections table (score 1), each scaled by
+    scale = (width, height) about its centre: a detector that finds everyone, with a given
+    box size."""
+    from schemas.validate import from_rows
+
+    t = shot_truth[~shot_truth.ignore]
+    cx, cy = (t.x1 + t.x2) / 2, (t.y1 + t.y2) / 2
+    half_w, half_h = (t.x2 - t.x1) * scale[0] / 2, (t.y2 - t.y1) * scale[1] / 2
+    return from_rows([{"video": segment["video"], "shot": segment["shot"], "frame": int(f),
+                       "image": None, "x1": float(x - a), "y1": float(y - b),
+                       "x2": float(x + a), "y2": float(y + b), "score": 1.0,
+                       "class": "player", "source": "detector"}
+                      for f, x, y, a, b in zip(t.frame, cx, cy, half_w, half_h)], "detections")
+
+
 def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
-                  detection_config: dict, tracking_config: dict) -> dict:
+                  detection_config: dict, tracking_config: dict,
+                  truth_boxes: tuple[float, float] | None = None) -> dict:
+    """Detect and track each shot of a synthetic clip (rendered into clip_dir, or reused from
+    it) and score against its truth; with truth_boxes = (width, height) scales the tracker gets
+    the true boxes so scaled instead of the detector's (truth_detections)."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
     from factory.detection.stage import DetectionStage
@@ -124,8 +146,10 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
                    "shot": k, "segment": k, "start_frame": shot.start, "end_frame": shot.end}
         frame_col = np.asarray(calibration["frame"])
         calib = calibration.filter(pa.array((frame_col >= shot.start) & (frame_col < shot.end)))
+        shot_truth = truth[(truth.frame >= shot.start) & (truth.frame < shot.end)]
         t0 = time.perf_counter()
-        dets = detector.run(segment, {"calibration": calib})
+        dets = (detector.run(segment, {"calibration": calib}) if truth_boxes is None
+                else truth_detections(shot_truth, segment, truth_boxes))
         t1 = time.perf_counter()
         tracks = tracker.run(segment, {"detections": dets, "calibration": calib})
         t2 = time.perf_counter()
@@ -133,7 +157,6 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
         seconds_track += t2 - t1
         frames = list(range(shot.start, shot.end))
         frames_total += len(frames)
-        shot_truth = truth[(truth.frame >= shot.start) & (truth.frame < shot.end)]
         gt = _by_frame(shot_truth[~shot_truth.ignore], "track_id")
         hidden = _by_frame(shot_truth[shot_truth.ignore], "track_id")
         pred = drop_distractor_matches(_by_frame(tracks.to_pandas(), "track_id"), gt, hidden)
@@ -200,6 +223,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="results/eval")
     p.add_argument("--keep", metavar="DIR", help="render clips into DIR/<seed> and reuse them")
     p.add_argument("--options", default="{}", help="boxmot tracker options as JSON")
+    p.add_argument("--truth-boxes", type=float, nargs=2, metavar=("W", "H"),
+                   help="track the true boxes scaled by W x H instead of detecting (what the "
+                        "tracker and a box size cost apart from detection errors)")
     args = p.parse_args(argv)
     tracking_config = {"tracker": args.tracker, "reid": args.reid,
                        "options": json.loads(args.options)}
@@ -211,19 +237,21 @@ def main(argv=None) -> int:
             clip_dir = Path(args.keep) / str(seed)
             clip_dir.mkdir(parents=True, exist_ok=True)
             runs.append(evaluate_clip(clip_dir, args.seconds, seed, args.preset, {},
-                                      tracking_config))
+                                      tracking_config, args.truth_boxes))
             (clip_dir / "eval_settings.json").write_text(json.dumps(
                 {"seconds": args.seconds, "seed": seed, "preset": args.preset}))
             continue
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(evaluate_clip(Path(tmp), args.seconds, seed, args.preset, {},
-                                      tracking_config))
+                                      tracking_config, args.truth_boxes))
     result = {"tracker": args.tracker, "reid": args.reid, "options": tracking_config["options"],
+              "truth_boxes": args.truth_boxes,
               "runs": runs,
               "mean": {k: float(np.mean([r[k] for r in runs])) for k in METRIC_KEYS}}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tracking.json").write_text(json.dumps(result, indent=2))
+    name = "tracking_truth_boxes.json" if args.truth_boxes else "tracking.json"
+    (out / name).write_text(json.dumps(result, indent=2))
     for r in runs:
         print(f"{r['preset']} seed {r['seed']} ({r['frames']} frames, {len(r['shots'])} shots): "
               + "  ".join(f"{k} {r[k]:.3f}" if k != "IDSW" else f"IDSW {r[k]}"
@@ -231,7 +259,7 @@ def main(argv=None) -> int:
               + f"  person AP50 {r['detection_ap']['ap50']:.3f} ("
               + ", ".join(f"{k} {v['ap50']:.3f}" for k, v in r["detection_ap_by_kind"].items())
               + ")")
-    print(f"wrote {out / 'tracking.json'}")
+    print(f"wrote {out / name}")
     return 0
 
 
