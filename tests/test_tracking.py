@@ -209,13 +209,12 @@ def test_truth_detections_scale_the_counted_true_boxes():
 @pytest.mark.slow
 def test_tracking_the_true_boxes_scores_near_perfect_and_box_size_costs_hota(tmp_path):
     """The evaluation's --truth-boxes path: the true boxes track almost perfectly; the same
-    boxes 20% larger keep IDF1 (an IoU 0.5 match) but lose HOTA (averaged over IoU 0.05-0.95)."""
+    boxes 20% larger keep IDF1 (an IoU 0.5 match) but lose HOTA (averaged over IoU 0.05-0.95).
+    The second call reuses the clip the first one rendered."""
     from factory.eval.tracking import evaluate_clip
 
     cfg = {"tracker": "bytetrack", "reid": "none"}
     exact = evaluate_clip(tmp_path, 2.0, 1, "broadcast", {}, cfg, truth_boxes=(1.0, 1.0))
-    (tmp_path / "eval_settings.json").write_text(
-        '{"seconds": 2.0, "seed": 1, "preset": "broadcast"}')  # reuse the rendered clip
     larger = evaluate_clip(tmp_path, 2.0, 1, "broadcast", {}, cfg, truth_boxes=(1.2, 1.2))
     assert exact["HOTA"] > 0.9 and exact["IDF1"] > 0.9
     assert larger["IDF1"] == pytest.approx(exact["IDF1"], abs=0.02)

@@ -501,8 +501,9 @@ def _near_touchline(lines: np.ndarray, foot_x: np.ndarray, foot_y: np.ndarray,
     """The near touchline as a function row(column), or None: of the long (half the frame
     wide), nearly level straight lines through the line pixels (_image_lines) of the frame's
     lower 60% with at least `min_share` of the person-sized blobs (feet, heights) standing
-    above it (within `margin` heights, as the detector's off-pitch test), the highest. The far touchline and the penalty box's near side have
-    people on both sides; the edges of boards and benches lie below the touchline."""
+    above it (within `margin` heights, as the detector's off-pitch test), the highest. The
+    far touchline and the penalty box's near side have people on both sides; the edges of
+    boards and benches lie below the touchline."""
     h, w = lines.shape
     top = int(0.3 * h) // 2 * 2  # a line reaching the lower 60% at a slope under 25 degrees
     half = cv2.compare(cv2.resize(lines[top:], (w // 2, (h - top) // 2),

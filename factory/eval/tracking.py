@@ -81,6 +81,13 @@ def _by_frame(df, id_column: str) -> dict:
     return out
 
 
+SETTINGS_FILE = "eval_settings.json"  # beside a rendered clip: what it was rendered with
+
+
+def _clip_settings(seconds: float, seed: int, preset: str) -> dict:
+    return {"seconds": seconds, "seed": seed, "preset": preset}
+
+
 def _cached_clip(clip_dir: Path, seconds: float, seed: int, preset: str):
     """A clip rendered earlier into clip_dir with the same settings (--keep), or None."""
     from types import SimpleNamespace
@@ -88,9 +95,9 @@ def _cached_clip(clip_dir: Path, seconds: float, seed: int, preset: str):
     from factory.video import probe
 
     video = clip_dir / f"synth-{preset}-{seed}.mp4"
-    meta = clip_dir / "eval_settings.json"
-    settings = {"seconds": seconds, "seed": seed, "preset": preset}
-    if not (video.exists() and meta.exists() and json.loads(meta.read_text()) == settings):
+    meta = clip_dir / SETTINGS_FILE
+    if not (video.exists() and meta.exists()
+            and json.loads(meta.read_text()) == _clip_settings(seconds, seed, preset)):
         return None
     info = probe(video)
     shots = [SimpleNamespace(**s) for s in json.loads((clip_dir / "truth" / "shots.json")
@@ -120,7 +127,7 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
                   detection_config: dict, tracking_config: dict,
                   truth_boxes: tuple[float, float] | None = None) -> dict:
     """Detect and track each shot of a synthetic clip (rendered into clip_dir, or reused from
-    it) and score against its truth; with truth_boxes = (width, height) scales the tracker gets
+    it when rendered there with the same settings) and score against its truth; with truth_boxes = (width, height) scales the tracker gets
     the true boxes so scaled instead of the detector's (truth_detections)."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
@@ -130,8 +137,10 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     from factory.synth import render_clip
     from factory.tracking.stage import TrackingStage
 
-    clip = _cached_clip(clip_dir, seconds, seed, preset) or render_clip(
-        clip_dir, seconds=seconds, seed=seed, preset=preset)
+    clip = _cached_clip(clip_dir, seconds, seed, preset)
+    if clip is None:
+        clip = render_clip(clip_dir, seconds=seconds, seed=seed, preset=preset)
+        (clip_dir / SETTINGS_FILE).write_text(json.dumps(_clip_settings(seconds, seed, preset)))
     truth = person_truth(clip.truth_dir)
     calibration = pq.read_table(clip.truth_dir / "calibration.parquet")
     detector, tracker = DetectionStage(detection_config), TrackingStage(tracking_config)
@@ -238,8 +247,6 @@ def main(argv=None) -> int:
             clip_dir.mkdir(parents=True, exist_ok=True)
             runs.append(evaluate_clip(clip_dir, args.seconds, seed, args.preset, {},
                                       tracking_config, args.truth_boxes))
-            (clip_dir / "eval_settings.json").write_text(json.dumps(
-                {"seconds": args.seconds, "seed": seed, "preset": args.preset}))
             continue
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(evaluate_clip(Path(tmp), args.seconds, seed, args.preset, {},
