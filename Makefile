@@ -45,6 +45,7 @@ annotate: setup
 
 # Quality against ground truth: JSON under results/eval/.
 eval: setup
+	$(PY) -m factory.eval.box_convention --data=$(DATA)
 	$(PY) -m factory.eval.calibration_wc14 --data=$(DATA)
 	$(PY) -m factory.eval.calibration_soccernet
 	$(PY) -m factory.eval.detection --data=$(DATA)

@@ -142,8 +142,9 @@ EVENTS = _schema("events", "1.0", [
 ])
 
 # Ground truth only the synthetic world knows, one row per rendered person or ball per frame
-# (joins gamestate on video, frame, track_id).
-SYNTH_PERSONS = _schema("synth_persons", "1.0", [
+# (joins gamestate on video, frame, track_id). The gamestate truth boxes follow the label
+# convention (vocab.LABEL_BOX_MARGIN); tight_* is the box of the drawn pixels themselves.
+SYNTH_PERSONS = _schema("synth_persons", "1.1", [
     *_FRAME_KEYS,
     _f("track_id", _i64),
     _f("visible_pixels", _i32),
@@ -153,6 +154,7 @@ SYNTH_PERSONS = _schema("synth_persons", "1.0", [
     _f("number_height", _f32, True),  # pixels
     _f("jersey_readable", _bool),  # the number is drawn, large enough and unoccluded
     _f("height_m", _f32, True),  # ball: height above the grass, metres
+    *[_f(f"tight_{c}", _f32, True) for c in ("x1", "y1", "x2", "y2")],  # x2, y2 exclusive
 ])
 
 ERRORS = _schema("errors", "1.0", [

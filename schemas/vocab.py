@@ -11,6 +11,12 @@ DETECTION_CLASSES = ("player", "goalkeeper", "referee", "other", "person", "ball
 SOCCERNET_CATEGORY_IDS = {"player": 1, "goalkeeper": 2, "referee": 3, "ball": 4, "camera": 6,
                           "other": 7}
 
+# The box convention of every person box (truth and detections): a human label reaches beyond
+# the tight box of the person's own pixels by these shares of the tight box's width (left,
+# right) and height (top, bottom). Measured on the Roboflow train split (2638 isolated people;
+# valid, unseen: 0.058 / 0.069 / 0.058 / 0.070) by `python -m factory.eval.box_convention`.
+LABEL_BOX_MARGIN = {"left": 0.062, "top": 0.061, "right": 0.062, "bottom": 0.067}
+
 CALIBRATION_STATUSES = ("ok", "failed", "not-a-pitch-view")
 BOX_SOURCES = ("detector", "recovered")
 

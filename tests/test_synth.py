@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from factory.geometry.boxes import label_boxes
 from factory.geometry.camera import camera_looking_at
 from factory.geometry.projection import project_template
 from factory.synth import make_config, render_clip
@@ -197,9 +198,18 @@ def test_truth_files_validate_and_follow_their_layouts(clip_pair):
     for row in fp["events"][key]:
         frame, team, _jersey, cls, _bbox, _replay = row
         assert 0 <= frame < clip.num_frames and team in (0, 1) and 1 <= cls <= 8
-    # Box bottoms sit near the projected feet on pitch views (a sanity check of pitch_x/y).
-    g = games.to_pandas()
-    g = g[(g.role != "ball") & (g.shot == 0) & (g.y2 < clip.height - 2)]
+    # Tight box bottoms sit near the projected feet on pitch views (a sanity check of
+    # pitch_x/y); the labelled box reaches the convention's margin beyond the tight one.
+    g = games.to_pandas().merge(persons.to_pandas(), on=["video", "shot", "frame", "track_id"])
+    people = g[g.role != "ball"]
+    expected = label_boxes(people[["tight_x1", "tight_y1", "tight_x2", "tight_y2"]].to_numpy(),
+                           clip.width, clip.height)
+    assert np.allclose(people[["x1", "y1", "x2", "y2"]].to_numpy(), expected, atol=1e-3)
+    assert (people.x2 - people.x1 > people.tight_x2 - people.tight_x1).all()
+    ball = g[g.role == "ball"]
+    assert (ball.x1 == ball.tight_x1).all() and (ball.y2 == ball.tight_y2).all()
+    g = people.assign(y2=people.tight_y2)
+    g = g[(g.shot == 0) & (g.y2 < clip.height - 2)]
     cams = {r["frame"]: r for r in ok}
     errs = []
     for row in g.itertuples():

@@ -1,10 +1,10 @@
-"""The one interface every detector backend implements, and the registry of backends."""
+"""The one interface every detector backend implements (the registry is backends.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -41,18 +41,3 @@ class Detector(Protocol):
     def detect(self, frames: Sequence[np.ndarray],
                cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:
         ...
-
-
-def make_detector(config: Mapping[str, Any]) -> Detector:
-    """The backend named by config["backend"] ("blobs", the default, or "yolo")."""
-    backend = config.get("backend", "blobs")
-    options = {k: v for k, v in config.items() if k != "backend"}
-    if backend == "blobs":
-        from factory.detection.blobs import BlobDetector
-
-        return BlobDetector(**options)
-    if backend == "yolo":
-        from factory.detection.yolo import YoloDetector
-
-        return YoloDetector(**options)
-    raise ValueError(f"detection backend {backend!r} unknown; choose 'blobs' or 'yolo'")

@@ -35,7 +35,7 @@ from factory.detection.base import FrameDetections
 from factory.detection.grass import estimate_grass, playing_surface
 from factory.detection.size_prior import CameraPrior, ImagePrior
 from factory.geometry import Camera, visible_polylines
-from factory.geometry.boxes import box_iou
+from factory.geometry.boxes import box_iou, label_boxes
 
 PERSON_ASPECT = 0.42  # width / height of a standing or running player's box
 
@@ -44,9 +44,7 @@ class BlobDetector:
     """Config: work_height (frames are processed at this height, default 720), min_score,
     balls (also report ball candidates), line_ratio (structures thinner than the expected
     person height / line_ratio are pitch lines), contrast (Lab distance from the local grass
-    colour that makes a pixel foreground), edge (boxes grow by this many work-image pixels
-    on each side: the soft edge of a person that a blob misses and a human label counts),
-    min_dark (share of a person's pixels darker than the grass below which the score drops:
+    colour that makes a pixel foreground), min_dark (share of a person's pixels darker than the grass below which the score drops:
     paint and watermarks are only brighter), min_line_k (smallest opening, pixels at
     720 rows), shadow_chroma (pixels darker than the grass whose chroma differs by less than
     this are cast shadows and dropped; 0 = off, the default: on the Roboflow frames it costs
@@ -58,8 +56,7 @@ class BlobDetector:
     front of the boards only if it is at least legs_aspect times taller than wide; its score
     is scaled by legs_score, as such legs are often a board's lettering), closeup (without a
     camera, non-grass people at least this share of the frame tall make it a close-up: the
-    person is then every non-grass pixel and the size prior is their height; closeup_edge:
-    its boxes grow by this share of their size on each side), touchline_margin (without a
+    person is then every non-grass pixel and the size prior is their height), touchline_margin (without a
     camera, feet more than this many expected heights below the near touchline are off the
     pitch), cover (a merged blob - wider than cover_width people or taller than cover_height -
     is split by _cover instead of column cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
@@ -70,13 +67,13 @@ class BlobDetector:
     is measured in each frame (_frame_aspect)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
-                 line_ratio: float = 16.0, contrast: float = 18.0, edge: float = 1.0,
+                 line_ratio: float = 16.0, contrast: float = 18.0,
                  min_dark: float = 0.02, min_line_k: float = 3.0, shadow_chroma: float = 0.0,
                  split_width: float = 0.28, valley: float = 0.8, foot_margin: float = -0.2,
                  closeup: float = 0.3, boards: float = 0.2, legs_aspect: float = 1.0,
                  legs_score: float = 0.25, cover: bool = True, cover_width: float = 1.5,
                  cover_height: float = 1.35, merged_score: float = 0.7, min_height: float = 0.9,
-                 alt_score: float = 0.3, closeup_edge: float = 0.03,
+                 alt_score: float = 0.3,
                  touchline_margin: float = 0.4, **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
@@ -85,7 +82,6 @@ class BlobDetector:
         self.balls = bool(balls)
         self.line_ratio = float(line_ratio)
         self.contrast = float(contrast)
-        self.edge = float(edge)
         self.min_dark = float(min_dark)
         self.min_line_k = float(min_line_k)
         self.shadow_chroma = float(shadow_chroma)
@@ -100,7 +96,6 @@ class BlobDetector:
         self.merged_score = float(merged_score)
         self.min_height = float(min_height)
         self.alt_score = float(alt_score)
-        self.closeup_edge = float(closeup_edge)
         self.touchline_margin = float(touchline_margin)
         self.legs_aspect = float(legs_aspect)
         self.legs_score = float(legs_score)
@@ -121,10 +116,9 @@ class BlobDetector:
         dets = self._detect_work(img, camera, 1.0 / scale)
         boxes = dets.boxes.astype(np.float64)
         persons = np.array([c == "person" for c in dets.classes], bool)
-        # Blobs miss the soft edges (hair, boots, blur and compression) that a box counts: a
-        # pixel a side, whatever the person's size (Roboflow train AP50 0.777 -> 0.791 against
-        # growing boxes by 6%, which overgrows near players and undergrows far ones).
-        boxes[persons] += np.array([-1.0, -1.0, 1.0, 1.0]) * self.edge
+        # A blob is the tight box of the person's pixels; boxes follow the human-label
+        # convention (schemas.vocab.LABEL_BOX_MARGIN), as the synthetic truth does.
+        boxes[persons] = label_boxes(boxes[persons])
         boxes /= scale
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, src_w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, src_h)
@@ -302,12 +296,8 @@ class BlobDetector:
                     boxes.append((bx1, by1, bx2, by2))
                     scores.append(score)
                     classes.append("person")
-        boxes = np.array(boxes, np.float64).reshape(-1, 4)
-        if len(closeup):  # a near person's edge is soft over a share of his size (defocus)
-            person = np.array([c == "person" for c in classes], bool)
-            grow = (boxes[person, 2:] - boxes[person, :2]) * self.closeup_edge
-            boxes[person] += np.hstack([-grow, grow])
-        return FrameDetections(boxes.astype(np.float32), scores, classes)
+        boxes = np.array(boxes, np.float32).reshape(-1, 4)
+        return FrameDetections(boxes, scores, classes)
 
     @staticmethod
     def _split(labels: np.ndarray, label: int, stat: np.ndarray, expected: float,

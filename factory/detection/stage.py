@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from factory.detection.base import make_detector
+from factory.detection.backends import make_detector
 from factory.geometry import cameras_by_frame
 from factory.stage import Resources, Stage
 from schemas.validate import from_rows

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory.geometry.boxes import box_iou
+from schemas.vocab import LABEL_BOX_MARGIN
 
 METRIC_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
 
@@ -85,7 +86,9 @@ SETTINGS_FILE = "eval_settings.json"  # beside a rendered clip: what it was rend
 
 
 def _clip_settings(seconds: float, seed: int, preset: str) -> dict:
-    return {"seconds": seconds, "seed": seed, "preset": preset}
+    # The box convention too: a clip kept from before it changed has other truth boxes.
+    return {"seconds": seconds, "seed": seed, "preset": preset,
+            "label_box_margin": LABEL_BOX_MARGIN}
 
 
 def _cached_clip(clip_dir: Path, seconds: float, seed: int, preset: str):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from factory.geometry.boxes import label_boxes
 from factory.geometry.camera import Camera
 from factory.synth.render import Figure
 from factory.synth.world import Match
@@ -45,7 +46,7 @@ class TruthWriter:
             self.calibration.append(self._calibration_row(keys, f, cam))
         n = len(self.match.people)
         for fig in figures:
-            x1, y1, x2, y2 = fig.box
+            x1, y1, x2, y2 = fig.box  # tight: the drawn pixels
             if fig.index == n:
                 ball = self.match.ball[f]
                 track, role, team, jersey = BALL_TRACK_ID, "ball", None, None
@@ -57,15 +58,20 @@ class TruthWriter:
                 facing = math.degrees(self.match.facing[f, fig.index]) % 360.0
                 height = None
             self.visible.add((f, track))
-            self.gamestate.append({**keys, "track_id": track, "x1": x1, "y1": y1, "x2": x2,
-                                   "y2": y2, "score": 1.0, "role": role, "team": team,
+            # People's boxes follow the human-label convention, as every real data set does;
+            # the ball's is its pixels (no margin was measured for it).
+            box = fig.box if role == "ball" else label_boxes(fig.box, self.w, self.h)[0]
+            bx1, by1, bx2, by2 = (float(v) for v in box)
+            self.gamestate.append({**keys, "track_id": track, "x1": bx1, "y1": by1, "x2": bx2,
+                                   "y2": by2, "score": 1.0, "role": role, "team": team,
                                    "jersey": jersey, "pitch_x": float(px), "pitch_y": float(py),
                                    "recovered": False, "id_fixed": False})
             self.persons.append({**keys, "track_id": track, "visible_pixels": fig.visible_pixels,
                                  "occlusion": fig.occlusion, "facing_degrees": facing,
                                  "number_side": fig.number_side,
                                  "number_height": fig.number_height if fig.number_side else None,
-                                 "jersey_readable": fig.number_readable, "height_m": height})
+                                 "jersey_readable": fig.number_readable, "height_m": height,
+                                 "tight_x1": x1, "tight_y1": y1, "tight_x2": x2, "tight_y2": y2})
 
     def _in_view(self, cam: Camera, points3d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distorted pixels of 3-D points and whether each is really seen: inside the frame
