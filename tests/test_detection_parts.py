@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from factory.detection.blobs import BlobDetector, _cover, _cuts, _image_lines, _tight_box
+from factory.detection.blobs import BlobDetector
+from factory.detection.foreground import _image_lines
+from factory.detection.splitting import _cover, _cuts, _split, _tight_box
 from factory.eval.detection_ap import coco_ap
 from factory.eval.synth_truth import person_truth
 from factory.eval.tracking import drop_distractor_matches
@@ -40,7 +42,7 @@ def test_split_gives_each_person_of_a_column_its_own_width():
     labels[0:40, 5:13] = 1  # the far person, narrow
     labels[40:100, 2:30] = 1  # the near one, wide, hides the far one's feet
     stat = np.array([0, 0, 40, 100, 0])
-    parts = BlobDetector._split(labels, 1, stat, expected=58.0)
+    parts = _split(labels, 1, stat, expected=58.0)
     widths = sorted(round(p[2] - p[0]) for p in parts)
     assert widths == [8, 28]
 
@@ -129,8 +131,7 @@ def test_camera_prior_takes_the_frames_people_size(blob_scale, size):
     """Running people look shorter than the camera's 1.8 m standing person: the prior shrinks
     to the blobs' median (never grows past 1.8 m), and a camera whose heights the blobs miss
     by far is refused."""
-    from factory.detection.blobs import _camera_size
-    from factory.detection.size_prior import CameraPrior
+    from factory.detection.size_prior import CameraPrior, _camera_size
     from factory.geometry import camera_looking_at
 
     cam = camera_looking_at([0.0, 75.0, -18.0], [0.0, 5.0, 0.0], 1866.7, 1280, 720)

@@ -3,7 +3,8 @@
 With a calibrated camera the height is exact: project the foot point's pitch position and the
 point 1.8 m above it. Without one, the height of people on a flat pitch seen by a camera without
 roll grows linearly with the image row of their feet (h = a * (y - y_horizon)), so a robust line
-fitted through the frame's own person-like blobs predicts it.
+fitted through the frame's own person-like blobs predicts it. The blob detector trusts a camera
+only where the frame's blobs agree with it, and then takes their size (_camera_size).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from factory.geometry import Camera
 
 PERSON_HEIGHT_M = 1.8
+PERSON_ASPECT = 0.42  # width / height of a standing or running player's box
 PITCH_HALF_LENGTH, PITCH_HALF_WIDTH = 52.5, 34.0
 
 
@@ -82,3 +84,27 @@ class ImagePrior:
 
     def on_pitch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.ones(len(np.atleast_1d(x)), dtype=bool)
+
+
+def _camera_size(prior: CameraPrior, x: np.ndarray, y: np.ndarray, heights: np.ndarray,
+                 min_share: float = 0.4) -> float | None:
+    """How tall the frame's person-shaped blobs are against the camera's 1.8 m person (their
+    median ratio; never above 1: a person only looks shorter than standing, and the
+    half-resolution blobs of the first pass are a pixel or two tall already), or None where
+    they disagree with it: most of them off its pitch or far from its height. With too few
+    blobs to judge, the camera is trusted as it is (1.0). Roboflow valid with the classic
+    calibration's cameras: AP50 0.776 -> 0.791 (its median ratio is 0.965; synthetic clips'
+    1.09, kept at 1, unchanged)."""
+    if len(heights) < 5:
+        return 1.0
+    expected = prior.height(x, y)
+    ratio = heights / np.where(np.isfinite(expected) & (expected > 0), expected, np.nan)
+    on = prior.on_pitch(x, y)
+    agree = (ratio > 0.5) & (ratio < 2.0) & on
+    # ... and their typical height matches: a camera a few metres off in position or
+    # focal length still lets many blobs pass the loose test above (Roboflow valid with
+    # the classic calibration's cameras: AP50 0.724 -> 0.750 with this check).
+    typical = float(np.nanmedian(ratio[on])) if on.any() else np.nan
+    if float(np.mean(agree)) < min_share or not 0.8 <= typical <= 1.25:
+        return None
+    return min(typical, 1.0)
