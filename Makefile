@@ -13,7 +13,7 @@ export YOLO_OFFLINE := 1
 export YOLO_CONFIG_DIR := $(CURDIR)/.yolo
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup test test-fast demo annotate eval bench train lint clean
+.PHONY: setup test test-fast demo annotate eval bench train train-detector lint clean
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,16 @@ bench: setup
 	$(PY) benchmarks/bench_calibration.py
 	$(PY) benchmarks/bench_detection.py
 	$(PY) benchmarks/bench_pipeline.py
+
+# A YOLO person / ball detector trained here (synthetic frames + Roboflow train, validated on
+# Roboflow valid). The CPU schedule fits its training into HOURS; on a GPU pass DEVICE=cuda.
+DETECTOR_OUT ?= runs/detector
+EPOCHS ?= 100
+DEVICE ?= cpu
+HOURS ?= 0.75
+train-detector: setup
+	$(VENV)/bin/soccerfactory train-detector --out $(DETECTOR_OUT) --data $(DATA) \
+	  --epochs $(EPOCHS) --device $(DEVICE) $(if $(HOURS),--hours $(HOURS))
 
 train: setup
 	@echo "make train: the SoccerMaster trainer is not built yet (its own issue)"; exit 1

@@ -13,6 +13,7 @@ COMMANDS = {
     "calibrate": "pipelines.commands.calibrate",
     "annotate": "pipelines.commands.annotate",
     "detect": "pipelines.commands.detect",
+    "train-detector": "pipelines.commands.train_detector",
 }
 
 

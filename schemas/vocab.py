@@ -7,6 +7,10 @@ TEAMS = ("left", "right")
 # roles apart) and the ball.
 DETECTION_CLASSES = ("player", "goalkeeper", "referee", "other", "person", "ball")
 
+# Class ids of our YOLO data sets and checkpoints: the Roboflow football-players order, so its
+# labels join ours unchanged.
+YOLO_CLASSES = ("ball", "goalkeeper", "player", "referee")
+
 # SoccerNet game-state category ids.
 SOCCERNET_CATEGORY_IDS = {"player": 1, "goalkeeper": 2, "referee": 3, "ball": 4, "camera": 6,
                           "other": 7}

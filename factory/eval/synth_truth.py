@@ -12,8 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-MAX_OCCLUSION = 0.75
-MIN_VISIBLE_PIXELS = 50
+from factory.synth.truth import MAX_OCCLUSION, MIN_VISIBLE_PIXELS
 
 
 def person_truth(truth_dir: Path) -> pd.DataFrame:

@@ -22,6 +22,11 @@ from schemas.vocab import FOOTPASS_ACTIONS
 
 FOOTPASS_CLASS = {name: k for k, name in FOOTPASS_ACTIONS.items()}
 BALL_TRACK_ID = 0  # people are 1..N
+# People no detector can find from the image: less than a quarter visible (MOTChallenge's
+# usual visibility cut) or a sliver at the frame edge. Evaluations ignore them; the YOLO data
+# set leaves them unlabelled.
+MAX_OCCLUSION = 0.75
+MIN_VISIBLE_PIXELS = 50
 
 
 class TruthWriter:
