@@ -253,3 +253,23 @@ def test_without_a_camera_people_beyond_the_near_touchline_are_off_the_pitch():
     found = box_iou(truth, persons.astype(np.float64)).max(axis=1) > 0.5
     assert found[:-1].all(), (truth, persons)
     assert not found[-1]
+
+
+def test_a_shot_judges_its_size_prior_on_recent_frames_and_stills_stand_alone():
+    cam = broadcast_camera()
+    crowd, _ = draw_pitch(cam, PEOPLE)
+    pair, truth = draw_pitch(cam, PEOPLE[:2], seed=1)
+    det = BlobDetector(memory_frames=3)
+    alone = det.detect_one(pair)
+    assert det.recent is None  # still images: no memory
+    det.new_shot()
+    for _ in range(4):
+        det.detect_one(crowd)
+    assert len(det.recent) == 3
+    in_shot = det.detect_one(pair)  # its two blobs are judged beside the crowd's
+    assert len(det.recent) == 3
+    for dets in (alone, in_shot):
+        persons = dets.select(np.array([c == "person" for c in dets.classes], bool))
+        assert (box_iou(truth, persons.boxes.astype(np.float64)).max(axis=1) > 0.5).all()
+    det.new_shot()
+    assert len(det.recent) == 0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from factory.geometry import camera_looking_at
 from factory.tracking.reid_colour import ColourEmbedder
 from factory.tracking.stage import TrackingStage, tracking_config
-from factory.tracking.track import track_shot
+from factory.tracking.track import Stabiliser, track_shot
 from factory.tracking.trackers import make_tracker
 from schemas.validate import from_rows, validate
 
@@ -67,6 +68,65 @@ def test_trackers_keep_one_id_per_person(name):
     assert all(len(v) == 1 for v in ids.values()), ids
     assert len(set().union(*ids.values())) == 3  # three different people, three ids
     assert all(len(r["embedding"]) == ColourEmbedder.dim for r in rows)
+
+
+def panning_people(n_frames=10, pan=12):
+    """Textured grass panned `pan` px a frame to the left; four small people (8 x 20 px)
+    standing still on it, so each moves more than his width between frames in the image."""
+    rng = np.random.default_rng(0)
+    ground = np.zeros((H, W + pan * n_frames, 3), np.uint8)
+    ground[:] = (40, 140, 60)
+    ground = np.clip(ground + rng.normal(0, 25, ground.shape[:2])[..., None], 0, 255
+                     ).astype(np.uint8)
+    ground = cv2.GaussianBlur(ground, (0, 0), 1.5)
+    people = [(200 + 60 * k, 100 + 50 * k) for k in range(4)]
+    frames, truth = [], []
+    for f in range(n_frames):
+        img = ground[:, f * pan:f * pan + W].copy()
+        for pid, (x, y) in enumerate(people):
+            x -= f * pan
+            img[y:y + 20, x:x + 8] = (40, 40, 200)
+            truth.append((f, pid, (x, y, x + 8, y + 20)))
+        frames.append(img)
+    return frames, truth
+
+
+def test_a_camera_pan_is_taken_out_before_tracking():
+    frames, truth = panning_people()
+    rows = {}
+    for stabilise in (False, True):
+        rows[stabilise] = track_shot(enumerate(frames), detections_from(truth),
+                                     make_tracker("bytetrack"),
+                                     stabiliser=Stabiliser() if stabilise else None)
+    assert len(rows[False]) < len(truth) / 2  # IoU alone loses them from frame to frame
+    assert len(rows[True]) == len(truth)
+    ids = id_consistency(rows[True], truth)
+    assert len(ids) == 4 and all(len(v) == 1 for v in ids.values()), ids
+
+
+def test_backfill_gives_each_track_the_box_it_was_confirmed_from():
+    frames, truth = moving_people(6)
+    truth = [t for t in truth if t[1] != 0 or t[0] >= 2]  # person 0 comes in at frame 2
+    dets = detections_from(truth)
+    # A box in frame 2 only: a flicker that no track takes.
+    boxes, scores, classes, sources = dets[2]
+    dets[2] = (np.vstack([boxes, [[600, 300, 620, 350]]]).astype(np.float32),
+               np.append(scores, 0.9), classes + ["person"], sources + ["detector"])
+    plain = track_shot(enumerate(frames), dets, make_tracker("bytetrack"), backfill=0)
+    filled = track_shot(enumerate(frames), dets, make_tracker("bytetrack"))
+
+    def first_frame(rows):
+        return min(f for f, pid, _ in truth if pid == 0
+                   and any(r["frame"] == f and r["x1"] == truth_box(f) for r in rows))
+
+    def truth_box(f):
+        return next(b[0] for g, pid, b in truth if g == f and pid == 0)
+
+    assert first_frame(plain) == 3  # a track is confirmed on its second box
+    assert first_frame(filled) == 2
+    assert len(filled) == len(plain) + 1 == len(truth)
+    for pid, track_ids in id_consistency(filled, truth).items():
+        assert len(track_ids) == 1, (pid, track_ids)
 
 
 def test_strongsort_refuses_to_run_without_an_embedder():
@@ -129,7 +189,7 @@ def test_tracking_stage_without_pixels_when_nothing_needs_them(tmp_path):
     det_rows = [{"video": "v", "shot": 0, "frame": f, "x1": b[0], "y1": b[1], "x2": b[2],
                  "y2": b[3], "score": 0.9, "class": "person", "source": "detector"}
                 for f, _, b in truth]
-    stage = TrackingStage({"reid": "none", "options": {"min_hits": 1}})
+    stage = TrackingStage({"reid": "none", "stabilise": False, "options": {"min_hits": 1}})
     table = stage.run(segment, {"detections": from_rows(det_rows, "detections"),
                                 "calibration": from_rows([], "calibration")})
     assert table.num_rows == len(det_rows)

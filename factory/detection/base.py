@@ -36,7 +36,12 @@ class FrameDetections:
 
 
 class Detector(Protocol):
-    """Boxes for a batch of BGR frames; `cameras[i]` is frame i's camera or None."""
+    """Boxes for a batch of BGR frames; `cameras[i]` is frame i's camera or None. After
+    new_shot(), the frames given are consecutive frames of one shot, in order (a detector may
+    use the frames before; still images never call it)."""
+
+    def new_shot(self) -> None:
+        ...
 
     def detect(self, frames: Sequence[np.ndarray],
                cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:

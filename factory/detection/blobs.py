@@ -28,6 +28,7 @@ own module; BlobDetector._detect_work runs them in order:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 import cv2
@@ -63,7 +64,8 @@ class BlobDetector:
     camera, non-grass people at least this share of the frame tall make it a close-up: the
     person is then every non-grass pixel and the size prior is their height), touchline_margin (without a
     camera, feet more than this many expected heights below the near touchline are off the
-    pitch), cover (a merged blob - wider than cover_width people or taller than cover_height -
+    pitch), memory_frames (after new_shot(), the size prior is judged on the blobs of this
+    many recent frames; 0 = each frame alone), cover (a merged blob - wider than cover_width people or taller than cover_height -
     is split by _cover instead of column cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
     lone players is worth AP50 +0.03 on Roboflow train), alt_score (factor on the scores of
     the two alternative parts _cover offers for each merged blob; 0 = none: they are worth
@@ -79,10 +81,12 @@ class BlobDetector:
                  legs_score: float = 0.25, cover: bool = True, cover_width: float = 1.5,
                  cover_height: float = 1.35, merged_score: float = 0.7, min_height: float = 0.9,
                  alt_score: float = 0.3,
-                 touchline_margin: float = 0.4, **unused):
+                 touchline_margin: float = 0.4, memory_frames: int = 10, **unused):
         if unused:
             raise ValueError(f"blob detector: unknown option(s) {sorted(unused)}")
         self.work_height = int(work_height)
+        self.memory_frames = int(memory_frames)
+        self.recent: deque | None = None  # a shot's recent blobs, after new_shot()
         self.min_score = float(min_score)
         self.balls = bool(balls)
         self.line_ratio = float(line_ratio)
@@ -104,6 +108,15 @@ class BlobDetector:
         self.touchline_margin = float(touchline_margin)
         self.legs_aspect = float(legs_aspect)
         self.legs_score = float(legs_score)
+
+    def new_shot(self) -> None:
+        """The frames that follow are consecutive frames of one shot: the size prior is then
+        judged on the person-shaped blobs of the last memory_frames frames together, not on
+        the handful one frame has. Alone, a frame's 5-9 blobs flip the camera check and the
+        image-prior fit from frame to frame, and the detections with them (a real
+        main-camera clip: 14 confident detections, then 22 with tiny boxes on goal-net
+        blobs, then 15), which the tracker cannot follow. Still images never call this."""
+        self.recent = deque(maxlen=self.memory_frames) if self.memory_frames > 0 else None
 
     def detect(self, frames: Sequence[np.ndarray],
                cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:
@@ -186,15 +199,19 @@ class BlobDetector:
         shaped = ((bh >= 0.02 * h) & (bh / bw > 1.4) & (bh / bw < 4.5) & (fill > 0.3)
                   & ~_text_row(stats[:, 0], stats[:, 1], bw, bh, 2 * h / 720))
         foot_x, foot_y = stats[shaped, 0] + bw[shaped] / 2, stats[shaped, 1] + bh[shaped]
+        heights = bh[shaped]
+        if self.recent is not None and not len(closeup):  # see new_shot
+            self.recent.append((foot_x, foot_y, heights))
+            foot_x, foot_y, heights = (np.concatenate(v) for v in zip(*self.recent))
         prior = CameraPrior(camera, scale=to_source) if camera is not None else None
-        size = None if prior is None else _camera_size(prior, foot_x, foot_y, bh[shaped])
+        size = None if prior is None else _camera_size(prior, foot_x, foot_y, heights)
         if size is None:
             camera = prior = None  # a wrong calibration would reject every real player
         else:  # running people are shorter than 1.8 m standing, and kits and builds differ
             prior = CameraPrior(camera, scale=to_source, size=size)
         if prior is None:  # in a close-up the big people set the size, not their limbs
             prior = (ImagePrior(0.0, float(np.median(closeup)), h) if len(closeup)
-                     else ImagePrior.fit(foot_y, bh[shaped], h))
+                     else ImagePrior.fit(foot_y, heights, h))
         # Second pass: the opening grows with the expected person size row by row, so a
         # near pitch line (wider than a far player's legs) goes while bodies stay.
         rows = np.arange(h, dtype=np.float64)

@@ -52,6 +52,7 @@ class DetectionStage(Stage):
         keys = {"video": segment["video"], "shot": int(segment["shot"])}
         rows: list[dict] = []
         batch: list[tuple[int, np.ndarray]] = []
+        self.detector.new_shot()  # a segment is consecutive frames of one shot
 
         def flush() -> None:
             frames = [f for _, f in batch]

@@ -67,6 +67,9 @@ class YoloDetector:
         self.imgsz, self.conf, self.iou = int(imgsz), float(conf), float(iou)
         self.batch, self.device, self.half = int(batch), device, bool(half)
 
+    def new_shot(self) -> None:
+        """Each frame is detected on its own."""
+
     def detect(self, frames: Sequence[np.ndarray],
                cameras: Sequence[Camera | None] | None = None) -> list[FrameDetections]:
         out: list[FrameDetections] = []

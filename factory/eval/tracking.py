@@ -12,6 +12,7 @@ then say what the tracker and that box size cost on their own (tracking_truth_bo
 
     .venv/bin/python -m factory.eval.tracking [--preset broadcast] [--seconds 20] [--seeds 1]
         [--tracker bytetrack] [--reid colour] [--truth-boxes W H] [--out results/eval]
+        [--tracking '{"stabilise": false}'] [--detection '{"memory_frames": 0}']
 """
 
 from __future__ import annotations
@@ -235,12 +236,16 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="results/eval")
     p.add_argument("--keep", metavar="DIR", help="render clips into DIR/<seed> and reuse them")
     p.add_argument("--options", default="{}", help="boxmot tracker options as JSON")
+    p.add_argument("--tracking", default="{}",
+                   help='other tracking stage keys as JSON, e.g. \'{"stabilise": false}\'')
+    p.add_argument("--detection", default="{}", help="detection stage keys as JSON")
     p.add_argument("--truth-boxes", type=float, nargs=2, metavar=("W", "H"),
                    help="track the true boxes scaled by W x H instead of detecting (what the "
                         "tracker and a box size cost apart from detection errors)")
     args = p.parse_args(argv)
     tracking_config = {"tracker": args.tracker, "reid": args.reid,
-                       "options": json.loads(args.options)}
+                       "options": json.loads(args.options), **json.loads(args.tracking)}
+    detection_config = json.loads(args.detection)
     if args.reid_model:
         tracking_config["model_path"] = args.reid_model
     runs = []
@@ -248,13 +253,14 @@ def main(argv=None) -> int:
         if args.keep:
             clip_dir = Path(args.keep) / str(seed)
             clip_dir.mkdir(parents=True, exist_ok=True)
-            runs.append(evaluate_clip(clip_dir, args.seconds, seed, args.preset, {},
-                                      tracking_config, args.truth_boxes))
+            runs.append(evaluate_clip(clip_dir, args.seconds, seed, args.preset,
+                                      detection_config, tracking_config, args.truth_boxes))
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            runs.append(evaluate_clip(Path(tmp), args.seconds, seed, args.preset, {},
-                                      tracking_config, args.truth_boxes))
-    result = {"tracker": args.tracker, "reid": args.reid, "options": tracking_config["options"],
+            runs.append(evaluate_clip(Path(tmp), args.seconds, seed, args.preset,
+                                      detection_config, tracking_config, args.truth_boxes))
+    result = {"tracker": args.tracker, "reid": args.reid, "tracking": tracking_config,
+              "detection": detection_config,
               "truth_boxes": args.truth_boxes,
               "runs": runs,
               "mean": {k: float(np.mean([r[k] for r in runs])) for k in METRIC_KEYS}}

@@ -7,6 +7,9 @@ Config keys:
   model_path  torchreid checkpoint for reid "torchreid" (alias: reid_weights, which also
               selects torchreid); model_name (default osnet_x1_0); device
   embeddings  store each box's ReID embedding in the table (default true)
+  stabilise   track in the shot's first-frame pixels, camera motion removed (default true;
+              StrongSORT compensates it itself)
+  backfill    frames a track's first box may be extended backwards (default 3; 0 = off)
   options     extra keyword arguments for the boxmot tracker
 Track ids are unique within the shot: boxmot's ids offset by segment * 1_000_000 (a shot
 longer than one segment is joined later by the repair / resolve stages).
@@ -22,7 +25,7 @@ import pyarrow as pa
 
 from factory.geometry import cameras_by_frame
 from factory.stage import Resources, Stage
-from factory.tracking.track import track_shot
+from factory.tracking.track import Stabiliser, track_shot
 from factory.tracking.trackers import RememberingEmbedder, make_embedder, make_tracker
 from schemas.validate import from_rows
 
@@ -66,11 +69,16 @@ class TrackingStage(Stage):
         tracker = make_tracker(cfg["tracker"], embedder if cfg["tracker"] == "strongsort"
                                else None, fps=float(segment["fps"]), **cfg.get("options", {}))
         store = bool(cfg.get("embeddings", True)) and embedder is not None
-        needs_pixels = store or cfg["tracker"] == "strongsort"
+        # StrongSORT compensates camera motion itself (and crops its ReID from the boxes it
+        # is given, which must stay the frame's).
+        stabiliser = (Stabiliser() if cfg.get("stabilise", True) and cfg["tracker"] != "strongsort"
+                      else None)
+        needs_pixels = store or cfg["tracker"] == "strongsort" or stabiliser is not None
         frames = (read_frames(segment["path"], start, end) if needs_pixels
                   else ((i, None) for i in range(start, end)))
         rows = track_shot(frames, detections, tracker, embedder, cameras, store_embeddings=store,
-                          id_offset=int(segment["segment"]) * IDS_PER_SEGMENT)
+                          id_offset=int(segment["segment"]) * IDS_PER_SEGMENT,
+                          stabiliser=stabiliser, backfill=int(cfg.get("backfill", 3)))
         keys = {"video": segment["video"], "shot": int(segment["shot"])}
         return from_rows([{**keys, **r} for r in rows], "tracks")
 
