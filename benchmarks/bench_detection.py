@@ -1,11 +1,15 @@
 """Detection + tracking speed on 1280x720 broadcast frames (cpu preset: blob detector,
-ByteTrack, colour ReID embeddings) and the YOLO backend's cost per frame on CPU at 640 and 1280
-(random YOLOv8n / YOLOv8m built from ultralytics' yaml: speed does not depend on the weights).
+ByteTrack in the stabilised frame with backfill, colour ReID embeddings) and the YOLO backend's
+cost per frame on CPU at 640 and 1280 (random YOLOv8n / YOLOv8m built from ultralytics' yaml:
+speed does not depend on the weights). With --checkpoint, a trained checkpoint too, through
+ultralytics (.pt) and through onnxruntime (the .onnx beside it), and detection + tracking with
+it as the detector.
 
 Frames are decoded once before timing (decoding is measured by bench_video). Writes
 benchmarks/results/detection.json with the machine noted.
 
     .venv/bin/python benchmarks/bench_detection.py [--frames 100] [--no-yolo]
+        [--checkpoint runs/detector/yolov8n_soccer.pt]
 """
 
 from __future__ import annotations
@@ -66,23 +70,25 @@ def bench_cpu_preset(frames, cameras, repeats: int = 3) -> dict:
     return out
 
 
-def _cpu_preset_once(frames, cameras) -> dict:
+def _cpu_preset_once(frames, cameras, config: dict | None = None) -> dict:
     from factory.detection import make_detector
     from factory.tracking.reid_colour import ColourEmbedder
-    from factory.tracking.track import track_shot
+    from factory.tracking.track import Stabiliser, track_shot
     from factory.tracking.trackers import make_tracker
 
-    detector = make_detector({"backend": "blobs"})
+    detector = make_detector(config or {"backend": "blobs"})
     detector.detect(frames[:2], cameras[:2])  # warm-up
     out = {}
     for label, cams in (("with_camera", cameras), ("without_camera", [None] * len(frames))):
         t0, c0 = time.perf_counter(), time.process_time()
+        detector.new_shot()  # as the detection stage does
         dets = detector.detect(frames, cams)
         t1, c1 = time.perf_counter(), time.process_time()
         table = {i: (d.boxes, d.scores, d.classes, ["detector"] * len(d)) for i, d in
                  enumerate(dets)}
         embedder = ColourEmbedder()
-        rows = track_shot(enumerate(frames), table, make_tracker("bytetrack"), embedder)
+        rows = track_shot(enumerate(frames), table, make_tracker("bytetrack"), embedder,
+                          stabiliser=Stabiliser())
         t2, c2 = time.perf_counter(), time.process_time()
         n = len(frames)
         out[label] = {"frames": n, "detection_ms_per_frame": 1000 * (t1 - t0) / n,
@@ -128,10 +134,35 @@ def bench_yolo(frames) -> dict:
     return out
 
 
+def bench_checkpoint(frames, cameras, checkpoint: Path) -> dict:
+    """A trained checkpoint's CPU cost per frame (batch 1) at 640 and 1280 through ultralytics
+    (.pt) and onnxruntime (.onnx beside it), and detection + tracking with the .pt at 640."""
+    from factory.detection.yolo import YoloDetector
+
+    out = {}
+    for path in (checkpoint, checkpoint.with_suffix(".onnx")):
+        if not path.exists():
+            out[path.name] = "not found"
+            continue
+        for imgsz in (640, 1280):
+            det = YoloDetector(path, imgsz=imgsz, conf=0.1, batch=1)
+            det.detect(frames[:1])  # warm-up
+            n = min(len(frames), 20)
+            t0, c0 = time.perf_counter(), time.process_time()
+            det.detect(frames[:n])
+            out[f"{path.suffix[1:]}_{imgsz}"] = {
+                "ms_per_frame": 1000 * (time.perf_counter() - t0) / n,
+                "cpu_ms_per_frame": 1000 * (time.process_time() - c0) / n, "frames": n}
+    config = {"backend": "yolo", "model_path": str(checkpoint), "imgsz": 640, "batch": 1}
+    out["detection_and_tracking_640"] = _cpu_preset_once(frames, cameras, config)["with_camera"]
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=100)
     p.add_argument("--no-yolo", action="store_true")
+    p.add_argument("--checkpoint", type=Path, help="a trained ultralytics checkpoint (.pt)")
     p.add_argument("--repeats", type=int, default=3, help="cpu preset runs (the best counts)")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"
                                         / "detection.json"))
@@ -141,6 +172,9 @@ def main(argv=None) -> int:
               "cpu_preset": bench_cpu_preset(frames, cameras, args.repeats)}
     if not args.no_yolo:
         result["yolo_cpu"] = bench_yolo(frames)
+    if args.checkpoint:
+        result["checkpoint"] = {"path": str(args.checkpoint),
+                                **bench_checkpoint(frames, cameras, args.checkpoint)}
     result["gpu"] = ("not measured: no GPU on this machine" if result["machine"]["gpu"] is None
                      else "see yolo_cpu for CPU; run with a CUDA device for GPU figures")
     out = Path(args.out)
@@ -155,6 +189,13 @@ def main(argv=None) -> int:
     for k, r in result.get("yolo_cpu", {}).items():
         print(f"{k:14s} {r['ms_per_frame']:.0f} ms/frame wall, {r['cpu_ms_per_frame']:.0f} "
               f"CPU-ms/frame (all threads)")
+    for k, r in result.get("checkpoint", {}).items():
+        if isinstance(r, dict) and "ms_per_frame" in r:
+            print(f"checkpoint {k:10s} {r['ms_per_frame']:.0f} ms/frame wall, "
+                  f"{r['cpu_ms_per_frame']:.0f} CPU-ms/frame (all threads)")
+        elif isinstance(r, dict):
+            print(f"checkpoint detection + tracking at 640: {r['frames_per_second']:.1f} "
+                  f"frames/s")
     print(f"load average {result['machine'].get('load_average_1m')}; wrote {out}")
     return 0
 

@@ -104,6 +104,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="results/eval")
     p.add_argument("--backend", default="blobs")
     p.add_argument("--model-path", default=None, help="checkpoint for --backend yolo")
+    p.add_argument("--imgsz", type=int, default=1280, help="yolo inference size")
     p.add_argument("--synth-seconds", type=float, default=12.0)
     p.add_argument("--synth-seeds", type=int, nargs="*", default=[1])
     p.add_argument("--skip-synth", action="store_true")
@@ -112,9 +113,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     config = {"backend": args.backend}
     if args.model_path:
-        config["model_path"] = args.model_path
+        config.update(model_path=args.model_path, imgsz=args.imgsz)
     detector = make_detector(config)
-    result: dict = {"backend": args.backend, "metric": "COCO AP (pycocotools), class person"}
+    result: dict = {"backend": args.backend, "config": config,
+                    "metric": "COCO AP (pycocotools), class person"}
     root = Path(args.data) / "roboflow-football"
     if root.is_dir():
         for split in ("valid", "train"):
