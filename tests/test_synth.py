@@ -226,3 +226,14 @@ def test_synth_command_writes_a_clip(tmp_path):
                  "--height", "180", "--preset", "hard", "--set", "noise=3"]) == 0
     assert (tmp_path / "synth-hard-1.mp4").stat().st_size > 0
     assert (tmp_path / "truth" / "gamestate.parquet").exists()
+
+
+def test_synth_command_writes_a_yolo_data_set(tmp_path):
+    from pipelines.cli import main
+
+    assert main(["synth", "--yolo", str(tmp_path), "--clips", "1", "--frames-per-clip", "1",
+                 "--seconds", "1", "--width", "320", "--height", "180"]) == 0
+    assert len(list((tmp_path / "images" / "train").glob("*.jpg"))) == 3  # one per preset
+    assert len(list((tmp_path / "labels" / "train").glob("*.txt"))) == 3
+    with pytest.raises(SystemExit):
+        main(["synth", "--yolo", str(tmp_path), "--out", str(tmp_path)])
