@@ -104,14 +104,22 @@ def _cpu_preset_once(frames, cameras, config: dict | None = None) -> dict:
     return out
 
 
+def _time_detector(detector, frames, n: int) -> dict:
+    """Wall and CPU milliseconds per frame of one detector on n frames, after a warm-up."""
+    detector.detect(frames[:1])
+    n = min(len(frames), n)
+    t0, c0 = time.perf_counter(), time.process_time()
+    detector.detect(frames[:n])
+    return {"ms_per_frame": 1000 * (time.perf_counter() - t0) / n,
+            "cpu_ms_per_frame": 1000 * (time.process_time() - c0) / n, "frames": n}
+
+
 def bench_yolo(frames) -> dict:
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir())
-                                                 / "soccerfactory-yolo"))
+    from factory.detection.yolo import YoloDetector, offline_ultralytics
+
+    offline_ultralytics()
     from ultralytics import YOLO
     from ultralytics.nn.tasks import DetectionModel
-
-    from factory.detection.yolo import YoloDetector
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,14 +131,9 @@ def bench_yolo(frames) -> dict:
             model.save(str(path))
             for imgsz in (640, 1280):
                 det = YoloDetector(path, imgsz=imgsz, conf=0.25, batch=1)
-                det.detect(frames[:1])  # warm-up
-                n = min(len(frames), 10 if size == "n" else 4)
-                t0, c0 = time.perf_counter(), time.process_time()
-                det.detect(frames[:n])
                 out[f"yolov8{size}_{imgsz}"] = {
-                    "ms_per_frame": 1000 * (time.perf_counter() - t0) / n,
-                    "cpu_ms_per_frame": 1000 * (time.process_time() - c0) / n,
-                    "frames": n, "device": "cpu", "batch": 1}
+                    **_time_detector(det, frames, 10 if size == "n" else 4),
+                    "device": "cpu", "batch": 1}
     return out
 
 
@@ -146,13 +149,7 @@ def bench_checkpoint(frames, cameras, checkpoint: Path) -> dict:
             continue
         for imgsz in (640, 1280):
             det = YoloDetector(path, imgsz=imgsz, conf=0.1, batch=1)
-            det.detect(frames[:1])  # warm-up
-            n = min(len(frames), 20)
-            t0, c0 = time.perf_counter(), time.process_time()
-            det.detect(frames[:n])
-            out[f"{path.suffix[1:]}_{imgsz}"] = {
-                "ms_per_frame": 1000 * (time.perf_counter() - t0) / n,
-                "cpu_ms_per_frame": 1000 * (time.process_time() - c0) / n, "frames": n}
+            out[f"{path.suffix[1:]}_{imgsz}"] = _time_detector(det, frames, 20)
     config = {"backend": "yolo", "model_path": str(checkpoint), "imgsz": 640, "batch": 1}
     out["detection_and_tracking_640"] = _cpu_preset_once(frames, cameras, config)["with_camera"]
     return out

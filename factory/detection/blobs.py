@@ -47,31 +47,32 @@ from factory.geometry.boxes import label_boxes
 
 
 class BlobDetector:
-    """Config: work_height (frames are processed at this height, default 720), min_score,
-    balls (also report ball candidates), line_ratio (structures thinner than the expected
-    person height / line_ratio are pitch lines), contrast (Lab distance from the local grass
-    colour that makes a pixel foreground), min_dark (share of a person's pixels darker than the grass below which the score drops:
-    paint and watermarks are only brighter), min_line_k (smallest opening, pixels at
-    720 rows), shadow_chroma (pixels darker than the grass whose chroma differs by less than
-    this are cast shadows and dropped; 0 = off, the default: on the Roboflow frames it costs
-    AP50 0.06, on synthetic clips with tight boxes it gains 0.07), split_width and valley
-    (a blob wider than split_width * the expected height is split where its column profile
-    drops below valley * the peaks beside it: people side by side), boards (a blob needs this
-    many expected heights below the far touchline: less is boards or crowd), legs_aspect and
-    legs_score (a blob showing less than half a person below the far touchline is a player in
-    front of the boards only if it is at least legs_aspect times taller than wide; its score
-    is scaled by legs_score, as such legs are often a board's lettering), closeup (without a
-    camera, non-grass people at least this share of the frame tall make it a close-up: the
-    person is then every non-grass pixel and the size prior is their height), touchline_margin (without a
-    camera, feet more than this many expected heights below the near touchline are off the
-    pitch), memory_frames (after new_shot(), the size prior is judged on the blobs of this
-    many recent frames; 0 = each frame alone), cover (a merged blob - wider than cover_width people or taller than cover_height -
-    is split by _cover instead of column cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below
-    lone players is worth AP50 +0.03 on Roboflow train), alt_score (factor on the scores of
-    the two alternative parts _cover offers for each merged blob; 0 = none: they are worth
-    AP50 +0.02 on Roboflow train and valid), min_height (a part shorter than this share of
-    the expected height is grown to it about its centre). The width of one person
-    is measured in each frame (_frame_aspect)."""
+    """Config: work_height (frames are processed at this height, default 720), min_score, balls
+    (also report ball candidates), line_ratio (structures thinner than the expected person
+    height / line_ratio are pitch lines), contrast (Lab distance from the local grass colour
+    that makes a pixel foreground), min_dark (share of a person's pixels darker than the grass
+    below which the score drops: paint and watermarks are only brighter), min_line_k (smallest
+    opening, pixels at 720 rows), shadow_chroma (pixels darker than the grass whose chroma
+    differs by less than this are cast shadows and dropped; 0 = off, the default: on the
+    Roboflow frames it costs AP50 0.06, on synthetic clips with tight boxes it gains 0.07),
+    split_width and valley (a blob wider than split_width * the expected height is split where
+    its column profile drops below valley * the peaks beside it: people side by side), boards (a
+    blob needs this many expected heights below the far touchline: less is boards or crowd),
+    legs_aspect and legs_score (a blob showing less than half a person below the far touchline
+    is a player in front of the boards only if it is at least legs_aspect times taller than
+    wide; its score is scaled by legs_score, as such legs are often a board's lettering),
+    closeup (without a camera, non-grass people at least this share of the frame tall make it a
+    close-up: the person is then every non-grass pixel and the size prior is their height),
+    touchline_margin (without a camera, feet more than this many expected heights below the near
+    touchline are off the pitch), memory_frames (after new_shot(), the size prior is judged on
+    the blobs of this many recent frames; 0 = each frame alone), cover (a merged blob - wider
+    than cover_width people or taller than cover_height - is split by _cover instead of column
+    cuts), merged_score (factor on the scores of a merged blob's parts: ranking them below lone
+    players is worth AP50 +0.03 on Roboflow train), alt_score (factor on the scores of the two
+    alternative parts _cover offers for each merged blob; 0 = none: they are worth AP50 +0.02 on
+    Roboflow train and valid), min_height (a part shorter than this share of the expected height
+    is grown to it about its centre). The width of one person is measured in each frame
+    (_frame_aspect)."""
 
     def __init__(self, work_height: int = 720, min_score: float = 0.05, balls: bool = True,
                  line_ratio: float = 16.0, contrast: float = 18.0,

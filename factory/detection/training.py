@@ -4,15 +4,9 @@ The data set and the evaluation are assembled by pipelines/train_detector.py."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-
-def _offline() -> None:
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir())
-                                                 / "soccerfactory-yolo"))
+from factory.detection.yolo import offline_ultralytics
 
 
 def train_yolo(data_yaml: Path, out_dir: Path, model: str = "yolov8n.yaml", epochs: int = 30,
@@ -20,7 +14,7 @@ def train_yolo(data_yaml: Path, out_dir: Path, model: str = "yolov8n.yaml", epoc
                hours: float | None = None, workers: int = 2) -> Path:
     """Train from scratch; returns the best checkpoint (validation: the data set's val split).
     `hours` caps the training time (ultralytics' `time`, which fits its schedule into it)."""
-    _offline()
+    offline_ultralytics()
     from ultralytics import YOLO
 
     options = dict(data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=batch, device=device,
@@ -39,7 +33,7 @@ def train_yolo(data_yaml: Path, out_dir: Path, model: str = "yolov8n.yaml", epoc
 
 def export_onnx(weights: Path, imgsz: int) -> Path:
     """The checkpoint as ONNX beside it (dynamic input size)."""
-    _offline()
+    offline_ultralytics()
     from ultralytics import YOLO
 
     return Path(YOLO(str(weights), task="detect").export(format="onnx", imgsz=imgsz,

@@ -33,7 +33,8 @@ def class_map(names: dict[int, str]) -> dict[int, str]:
             if v.strip().lower() in NAME_TO_CLASS}
 
 
-def _offline_ultralytics() -> None:
+def offline_ultralytics() -> None:
+    """Ultralytics never downloads and keeps its settings out of the home folder."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir())
                                                  / "soccerfactory-yolo"))
@@ -56,7 +57,7 @@ class YoloDetector:
         if not path.is_file():
             raise FileNotFoundError(f"YOLO checkpoint {path} not found (config key "
                                     f"detections.model_path); weights are never downloaded")
-        _offline_ultralytics()
+        offline_ultralytics()
         from ultralytics import YOLO
 
         self.model = YOLO(str(path), task="detect")

@@ -116,7 +116,7 @@ def _backfill(rows: list[dict], detections: Mapping[int, tuple], cameras: Mappin
     min_iou): the box the tracker saw but had not confirmed yet."""
     from factory.geometry.boxes import box_iou
 
-    used: dict[int, set[int]] = {}
+    used: dict[int, set[tuple[float, ...]]] = {}  # frame -> boxes already in a track
     first: dict[int, dict] = {}
     for r in rows:
         box = (r["x1"], r["y1"], r["x2"], r["y2"])
