@@ -70,13 +70,17 @@ CALIBRATION = _schema("calibration", "1.0", [
     _f("reprojection_error", _f32, True),  # pixels
 ])
 
-DETECTIONS = _schema("detections", "1.0", [
+DETECTIONS = _schema("detections", "1.1", [
     *_FRAME_KEYS,
     _f("image", _str, True),
     *_BOX,  # source-image pixels
     _f("score", _f32),
     _f("class", _str),  # vocab.DETECTION_CLASSES
     _f("source", _str),  # vocab.BOX_SOURCES
+    # Still images only (`soccerfactory detect`): the person's role and team from the
+    # appearance of the image's people; null in videos, where tracklets decide them.
+    _f("role", _str, True),
+    _f("team", _str, True),
 ])
 
 TRACKS = _schema("tracks", "1.0", [
@@ -91,14 +95,16 @@ TRACKS = _schema("tracks", "1.0", [
     _f("pitch_y", _f32, True),
 ])
 
-READINGS = _schema("readings", "1.0", [
+# One row per crop sent to a reader (crop selection picks a few per track: factory/identity).
+READINGS = _schema("readings", "1.1", [
     *_FRAME_KEYS,
     _f("track_id", _i64),
     _f("jersey", _str, True),  # null: unreadable
     _f("jersey_confidence", _f32),
-    _f("role", _str, True),
+    _f("role", _str, True),  # null: the reader does not judge roles
     _f("role_confidence", _f32),
     _f("reader", _str),
+    _f("crop_score", _f32, True),  # readability the crop was chosen by, in [0, 1]
 ])
 
 GAMESTATE = _schema("gamestate", "1.0", [
@@ -116,9 +122,11 @@ GAMESTATE = _schema("gamestate", "1.0", [
 ])
 
 VOTE = pa.struct([_f("value", _str), _f("count", _i32), _f("weight", _f32)])
-TRACKLETS = _schema("tracklets", "1.0", [
+# The (shot, track id) pairs of `tracks` that one tracklet joins.
+PART = pa.struct([_f("shot", _i32), _f("track_id", _i64)])
+TRACKLETS = _schema("tracklets", "1.1", [
     _f("video", _str),
-    _f("track_id", _i64),
+    _f("track_id", _i64),  # unique within the video; the gamestate's track id
     _f("shots", pa.list_(_i32)),
     _f("first_frame", _i64),
     _f("last_frame", _i64),
@@ -128,7 +136,14 @@ TRACKLETS = _schema("tracklets", "1.0", [
     _f("jersey", _str, True),
     _f("role_votes", pa.list_(VOTE)),
     _f("jersey_votes", pa.list_(VOTE)),
-    _f("embedding", pa.list_(_f32), True),
+    _f("embedding", pa.list_(_f32), True),  # mean appearance the roles and teams came from
+    _f("parts", pa.list_(PART), True),
+    # How sure each decision is, in [0, 1] (vote margin; cluster membership for the team).
+    _f("role_confidence", _f32, True),
+    _f("team_confidence", _f32, True),
+    _f("jersey_confidence", _f32, True),
+    _f("pitch_x", _f32, True),  # mean pitch position over the track's boxes, metres
+    _f("pitch_y", _f32, True),
 ])
 
 # Ball actions (FOOTPASS) and match events, ground truth or predicted.

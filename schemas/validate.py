@@ -26,6 +26,8 @@ _VOCAB_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("calibration", "status"): vocab.CALIBRATION_STATUSES,
     ("detections", "class"): vocab.DETECTION_CLASSES,
     ("detections", "source"): vocab.BOX_SOURCES,
+    ("detections", "role"): vocab.ROLES,
+    ("detections", "team"): vocab.TEAMS,
     ("tracks", "class"): vocab.DETECTION_CLASSES,
     ("tracks", "source"): vocab.BOX_SOURCES,
     ("readings", "role"): vocab.ROLES,
