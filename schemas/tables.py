@@ -95,16 +95,18 @@ TRACKS = _schema("tracks", "1.0", [
     _f("pitch_y", _f32, True),
 ])
 
-# One row per crop sent to a reader (crop selection picks a few per track: factory/identity).
+# One row per crop sampled from a track (factory/identity/crops.py): the few most readable
+# ones are read; others are sampled only for the kit's appearance (reader null, jersey null).
 READINGS = _schema("readings", "1.1", [
     *_FRAME_KEYS,
-    _f("track_id", _i64),
-    _f("jersey", _str, True),  # null: unreadable
+    _f("track_id", _i64),  # the tracks table's id (unique within the shot)
+    _f("jersey", _str, True),  # null: unreadable, or not read
     _f("jersey_confidence", _f32),
     _f("role", _str, True),  # null: the reader does not judge roles
     _f("role_confidence", _f32),
-    _f("reader", _str),
+    _f("reader", _str, True),  # engine name; null: sampled for appearance only
     _f("crop_score", _f32, True),  # readability the crop was chosen by, in [0, 1]
+    _f("kit", pa.list_(_f32), True),  # kit colour descriptor of the crop (identity/kit.py)
 ])
 
 GAMESTATE = _schema("gamestate", "1.0", [
