@@ -11,6 +11,7 @@ import numpy as np
 
 from factory.synth.camera_rig import Shot, camera_path, plan_shots
 from factory.synth.config import SynthConfig, make_config
+from factory.synth.figures import draw_lens
 from factory.synth.render import FrameRenderer
 from factory.synth.stadium import Stadium
 from factory.synth.truth import TruthWriter
@@ -38,14 +39,19 @@ class Scene:
         self.cfg = cfg
         # Independent streams, so changing one knob (say noise) leaves the match unchanged.
         world_rng, cam_rng, tex_rng, noise_rng = (np.random.default_rng([seed, k]) for k in range(4))
+        # What people wear and the lens's shutter and aperture: a stream of their own, so the
+        # looks can change without moving anyone (seed 1 and 2 stay the same match).
+        style_rng = np.random.default_rng([seed, 17])
         self.num_frames = round(cfg.seconds * cfg.fps)
-        people = make_people(world_rng, cfg.kit_similarity, cfg.num_referees)
+        people = make_people(world_rng, cfg.kit_similarity, cfg.num_referees, style_rng)
+        self.lens = draw_lens(style_rng, cfg.player_blur)
         self.match = simulate(people, self.num_frames, cfg.fps, world_rng, cfg.occlusion)
         self.shots = plan_shots(cfg, self.num_frames, cam_rng)
         self.cameras = camera_path(cfg, self.match, self.shots, cam_rng)
         self.stadium = Stadium(tex_rng, lines=cfg.draw_lines,
                                detail=float(np.clip(cfg.width / 1280.0, 0.4, 1.5)))
-        self.renderer = FrameRenderer(cfg, self.match, self.stadium, self.cameras, noise_rng)
+        self.renderer = FrameRenderer(cfg, self.match, self.stadium, self.cameras, noise_rng,
+                                      self.lens)
         self.shot_of = np.zeros(self.num_frames, int)
         for k, s in enumerate(self.shots):
             self.shot_of[s.start:s.end] = k

@@ -30,8 +30,12 @@ class SynthConfig:
     optics_blur: float = 0.6  # Gaussian sigma (px): broadcast lenses and scalers are soft
     noise: float = 2.0
     crf: int = 23
-    # Truth: draw jersey numbers only on torsos at least this tall (pixels); readable needs
-    # the number at least `readable_min_height` px tall and mostly unoccluded.
+    # Players' own blur (motion over the shutter time, defocus off the focus distance; the
+    # shutter and aperture are drawn per clip), as a multiple of the physical amount; 0 = none.
+    player_blur: float = 1.0
+    # Truth: readable needs the number's effective height (its digits' height in pixels,
+    # reduced for style and blur: factory/synth/numbers.py) at least `readable_min_height`,
+    # the torso facing the camera and the number mostly unoccluded.
     readable_min_height: int = 9
     scorebug: bool = True  # a broadcast score graphic over the top-left corner
     # Switches for tests that compare renderings with and without a layer.
@@ -51,6 +55,8 @@ class SynthConfig:
             problems.append("num_cuts and closeup_cuts cannot be negative")
         if not 0 <= self.occlusion <= 1 or not 0 <= self.kit_similarity <= 1:
             problems.append("occlusion and kit_similarity are fractions in [0, 1]")
+        if self.player_blur < 0:
+            problems.append(f"player_blur cannot be negative, got {self.player_blur}")
         if not 0 <= self.num_referees <= 3:
             problems.append(f"num_referees must be 0-3, got {self.num_referees}")
         if problems:
@@ -67,10 +73,11 @@ class SynthConfig:
 PRESETS: dict[str, SynthConfig] = {
     "easy": SynthConfig(camera_speed=0.5, num_cuts=0, closeup_cuts=0, occlusion=0.1,
                         kit_similarity=0.0, motion_blur=0.0, optics_blur=0.0, noise=0.0, crf=18, scorebug=False,
+                        player_blur=0.0,
                         focal_range=(1500.0, 2200.0)),
     "broadcast": SynthConfig(),
     "hard": SynthConfig(camera_speed=2.0, num_cuts=4, closeup_cuts=1, occlusion=0.8,
-                        kit_similarity=0.7, motion_blur=1.0, optics_blur=0.9, noise=5.0, crf=30,
+                        kit_similarity=0.7, motion_blur=1.0, optics_blur=0.9, noise=5.0, crf=30, player_blur=1.5,
                         distortion_k1=-0.12, focal_range=(1800.0, 3900.0)),
 }
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from factory.geometry.camera import Camera
 from factory.synth.config import SynthConfig
-from factory.synth.figures import Drawn, FigurePainter
+from factory.synth.figures import Drawn, FigurePainter, Lens
+from factory.synth.numbers import BASE_OPTICS_SIGMA, box_sigma, readable_height
 from factory.synth.stadium import Stadium
 from factory.synth.world import Match
 
@@ -30,6 +31,7 @@ class Figure:
     number_side: str | None
     number_height: float
     number_readable: bool
+    number_blur: float = 0.0  # sigma (px) of all the blur the number got beyond the lens's own
 
 
 @dataclass
@@ -51,8 +53,9 @@ def _inverse_radial_table(k1: float, r_max: float = 2.0, n: int = 4096):
 
 class FrameRenderer:
     def __init__(self, cfg: SynthConfig, match: Match, stadium: Stadium, cameras: list[Camera],
-                 rng: np.random.Generator):
-        self.cfg, self.match, self.stadium = cfg, match, stadium
+                 rng: np.random.Generator, lens: Lens | None = None):
+        """`lens` blurs players by their own motion and defocus (none without it)."""
+        self.cfg, self.match, self.stadium, self.lens = cfg, match, stadium, lens
         self.w, self.h = cfg.width, cfg.height
         self.k1 = float(cfg.distortion_k1)
         self.margin = 0
@@ -104,17 +107,25 @@ class FrameRenderer:
             # Also on the canvas (same place up to the mild distortion) so occlusion and
             # number readability count the graphic as an occluder.
             label[y0 + m:y0 + m + oh, x0 + m:x0 + m + ow] = OVERLAY_LABEL
-        figures = self._measure(drawn, label, label_out)
-        image = self._degrade(image, cam, prev_cam, f)
+        kernel = self._camera_blur(cam, prev_cam)
+        # Blur every number got from the frame: the camera's motion and optics beyond the
+        # broadcast lens's softness that readable_min_height was set for.
+        extra_optics = max(self.cfg.optics_blur ** 2 - BASE_OPTICS_SIGMA ** 2, 0.0)
+        frame_sigma = math.sqrt(box_sigma(max(kernel)) ** 2 + extra_optics)
+        figures = self._measure(drawn, label, label_out, frame_sigma)
+        image = self._degrade(image, kernel, f)
         return RenderedFrame(image, label_out, figures)
 
     # --- drawing ------------------------------------------------------------------------
     def _draw_figures(self, canvas, label, cam, f) -> list[Drawn]:
         match, m = self.match, self.margin
-        painter = FigurePainter(canvas, label, cam, m, numbers=self.cfg.draw_numbers)
+        ball = match.ball[f]
+        # The operator keeps the ball in focus.
+        focus = float(np.dot(ball - cam.position_meters, cam.rotation[2]))
+        painter = FigurePainter(canvas, label, cam, m, numbers=self.cfg.draw_numbers,
+                                lens=self.lens, focus_depth=focus)
         pos = match.positions[f]
         n = len(match.people)
-        ball = match.ball[f]
         if self.cfg.draw_shadows:
             for i in range(n):
                 painter.shadow(pos[i, 0], pos[i, 1])
@@ -150,7 +161,8 @@ class FrameRenderer:
         return image, lab
 
     # --- truth --------------------------------------------------------------------------
-    def _measure(self, drawn: list[Drawn], label_canvas, label_out) -> list[Figure]:
+    def _measure(self, drawn: list[Drawn], label_canvas, label_out,
+                 frame_sigma: float) -> list[Figure]:
         m, out = self.margin, []
         for d in drawn:
             x0, y0, x1, y1 = d.roi
@@ -172,38 +184,52 @@ class FrameRenderer:
                 continue
             visible_canvas = int((lab[d.mask[sub]] == d.index + 1).sum())
             occlusion = 1.0 - min(visible_canvas / full, 1.0)
-            readable = False
+            readable, blur = False, 0.0
+            if d.number_mask is not None:
+                blur = math.hypot(d.number_blur, frame_sigma)
             if d.number_mask is not None and d.number_mask.any():
                 yy, xx = np.nonzero(d.number_mask)
                 cy, cx = yy + y0, xx + x0  # canvas pixels
                 inside = (cx >= m) & (cx < m + self.w) & (cy >= m) & (cy < m + self.h)
                 seen = inside & (label_canvas[cy, cx] == d.index + 1)
-                # Readable: tall enough, seen within ~50 degrees of face-on (not squeezed by
+                # Readable (the rule: factory/synth/numbers.py): tall enough once blur is
+                # counted, seen within ~50 degrees of face-on (not squeezed by
                 # foreshortening) and nearly all of it unoccluded and inside the frame.
-                readable = bool(d.number_height >= self.cfg.readable_min_height
-                                and abs(d.facing_camera) >= 0.65 and seen.mean() >= 0.85)
+                effective = readable_height(d.number_height, blur, d.number_legibility)
+                # Pixels cut off by the canvas edge or hidden by the wearer's own arm are not
+                # in the mask: count them as unseen.
+                seen_fraction = seen.mean() * d.number_kept
+                readable = bool(effective >= self.cfg.readable_min_height
+                                and abs(d.facing_camera) >= 0.65 and seen_fraction >= 0.85)
             out.append(Figure(d.index, (int(xs.min() + ox0), int(ys.min() + oy0),
                                         int(xs.max() + ox0 + 1), int(ys.max() + oy0 + 1)),
                               len(xs), float(occlusion), d.number_side, float(d.number_height),
-                              bool(readable)))
+                              bool(readable), float(blur)))
         return out
 
     # --- degradations -------------------------------------------------------------------
-    def _degrade(self, image, cam: Camera, prev_cam: Camera | None, f: int) -> np.ndarray:
+    def _camera_blur(self, cam: Camera, prev_cam: Camera | None) -> tuple[int, int]:
+        """The box blur (width, height) the camera's motion puts on this frame; (1, 1): none.
+        Image motion of the frame centre between the two cameras: a box blur along each axis
+        as long as the camera moved (a cheap stand-in for the shutter's line blur)."""
+        if self.cfg.motion_blur <= 0 or prev_cam is None:
+            return 1, 1
+        q = prev_cam.image_to_pitch_homography() @ np.array([self.w / 2, self.h / 2, 1.0])
+        ground = np.array([[q[0] / q[2], q[1] / q[2], 0.0]])
+        if not np.isfinite(prev_cam.project(ground, distort=False)).all():  # past the horizon
+            return 1, 1
+        uv = cam.project(ground, distort=False)[0]
+        dx, dy = np.abs(uv - [self.w / 2, self.h / 2]) * self.cfg.motion_blur
+        if not (np.isfinite(dx) and np.isfinite(dy)):
+            return 1, 1
+        return min(round(dx) | 1, 25), min(round(dy) | 1, 25)
+
+    def _degrade(self, image, kernel: tuple[int, int], f: int) -> np.ndarray:
         cfg = self.cfg
         if cfg.optics_blur > 0:
             image = cv2.GaussianBlur(image, (0, 0), cfg.optics_blur)
-        if cfg.motion_blur > 0 and prev_cam is not None:
-            # Image motion of the frame centre between the two cameras: a box blur along each
-            # axis as long as the camera moved (a cheap stand-in for the shutter's line blur).
-            q = prev_cam.image_to_pitch_homography() @ np.array([self.w / 2, self.h / 2, 1.0])
-            ground = np.array([[q[0] / q[2], q[1] / q[2], 0.0]])
-            if np.isfinite(prev_cam.project(ground, distort=False)).all():  # not past the horizon
-                uv = cam.project(ground, distort=False)[0]
-                dx, dy = np.abs(uv - [self.w / 2, self.h / 2]) * cfg.motion_blur
-                kx, ky = round(dx) | 1, round(dy) | 1
-                if np.isfinite(dx) and (kx > 1 or ky > 1):
-                    image = cv2.blur(image, (min(kx, 25), min(ky, 25)))
+        if kernel != (1, 1):
+            image = cv2.blur(image, kernel)
         if self.noise:
             plus, minus = self.noise[f % len(self.noise)]
             image = cv2.subtract(cv2.add(image, plus), minus)

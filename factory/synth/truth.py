@@ -75,6 +75,7 @@ class TruthWriter:
                                  "occlusion": fig.occlusion, "facing_degrees": facing,
                                  "number_side": fig.number_side,
                                  "number_height": fig.number_height if fig.number_side else None,
+                                 # The rule: factory/synth/numbers.py.
                                  "jersey_readable": fig.number_readable, "height_m": height,
                                  "tight_x1": x1, "tight_y1": y1, "tight_x2": x2, "tight_y2": y2})
 

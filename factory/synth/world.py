@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from factory.synth import kits
 from schemas.pitch import HALF_LENGTH, HALF_WIDTH
 
 BALL_RADIUS = 0.11
@@ -40,6 +41,8 @@ class Person:
     hair: tuple[int, int, int]
     height: float  # metres
     slot: tuple[float, float] = (0.0, 0.0)
+    kit: kits.Kit | None = None  # the shirt's pattern; None: plain `shirt`
+    number_style: kits.NumberStyle | None = None  # None: plain `number_colour` digits
 
 
 @dataclass
@@ -69,36 +72,48 @@ def _kit_colours(rng: np.random.Generator, similarity: float):
     return (tuple(int(c) for c in a), shorts_a), (tuple(int(np.clip(c, 0, 255)) for c in b), shorts_b)
 
 
-def _number_colour(shirt) -> tuple[int, int, int]:
-    return (20, 20, 20) if np.mean(shirt) > 130 else (245, 245, 245)
-
-
-def make_people(rng: np.random.Generator, kit_similarity: float, num_referees: int) -> list[Person]:
+def make_people(rng: np.random.Generator, kit_similarity: float, num_referees: int,
+                style_rng: np.random.Generator | None = None) -> list[Person]:
+    """Both squads and the referees. `rng` (the world stream) fixes who plays where, numbers,
+    heights and the teams' main colours; `style_rng` everything else people wear (patterns,
+    shorts, socks, number styles, referee and keeper colours: kits.py), so the match of a seed
+    does not depend on it. Without `style_rng` a fixed one is used."""
+    style_rng = style_rng if style_rng is not None else np.random.default_rng([0, 17])
     (shirt_l, shorts_l), (shirt_r, shorts_r) = _kit_colours(rng, kit_similarity)
     gk_kits = [(40, 230, 120), (20, 220, 240), (200, 50, 220), (60, 60, 60)]
     gk_l, gk_r = (gk_kits[i] for i in rng.choice(len(gk_kits), 2, replace=False))
+    looks = {"left": kits.dress_team(style_rng, shirt_l, shorts_l, shirt_r),
+             "right": kits.dress_team(style_rng, shirt_r, shorts_r, shirt_l)}
+    team_kits = [looks["left"].kit, looks["right"].kit]
+    ref_shirt = kits.referee_shirt(style_rng, team_kits) if num_referees else None
+    gk_l, gk_r = kits.keeper_shirts(style_rng, (gk_l, gk_r), team_kits, ref_shirt)
+    ref_socks = ref_shirt if style_rng.random() < 0.3 else (20, 20, 20)
     skins = [(150, 180, 225), (110, 150, 200), (70, 100, 150), (45, 65, 100)]
     hairs = [(20, 20, 25), (40, 60, 90), (80, 140, 200), (15, 15, 15)]
     people: list[Person] = []
-    for team, shirt, shorts, gk in (("left", shirt_l, shorts_l, gk_l),
-                                    ("right", shirt_r, shorts_r, gk_r)):
+    for team, gk in (("left", gk_l), ("right", gk_r)):
+        look = looks[team]
         numbers = [1] + sorted(rng.choice(np.arange(2, 31), 10, replace=False).tolist())
+        keeper_style = kits.keeper_numbers(look.numbers, gk)
         for k, (sx, sy) in enumerate(_FORMATION):
-            kit = gk if k == 0 else shirt
+            keeper = k == 0
+            style = keeper_style if keeper else look.numbers
             people.append(Person(
-                track_id=len(people) + 1, role="goalkeeper" if k == 0 else "player", team=team,
-                jersey=str(numbers[k]), shirt=kit, shorts=(30, 30, 30) if k == 0 else shorts,
-                socks=kit, number_colour=_number_colour(kit),
+                track_id=len(people) + 1, role="goalkeeper" if keeper else "player", team=team,
+                jersey=str(numbers[k]), shirt=gk if keeper else look.kit.shirt,
+                shorts=(30, 30, 30) if keeper else look.shorts,
+                socks=gk if keeper else look.socks, number_colour=style.fill,
                 skin=skins[rng.integers(len(skins))], hair=hairs[rng.integers(len(hairs))],
                 height=float(rng.uniform(1.72, 1.92)),
-                slot=(sx, sy) if team == "left" else (-sx, -sy)))
-    ref_kit = [(25, 25, 25), (20, 220, 235), (180, 60, 230)][int(rng.integers(3))]
+                slot=(sx, sy) if team == "left" else (-sx, -sy),
+                kit=kits.Kit(gk) if keeper else look.kit, number_style=style))
+    rng.integers(3)  # was the referees' kit; still drawn so the world stream stays the same
     for _ in range(num_referees):
         people.append(Person(track_id=len(people) + 1, role="referee", team=None, jersey=None,
-                             shirt=ref_kit, shorts=(20, 20, 20), socks=(20, 20, 20),
+                             shirt=ref_shirt, shorts=(20, 20, 20), socks=ref_socks,
                              number_colour=(200, 200, 200), skin=skins[rng.integers(len(skins))],
                              hair=hairs[rng.integers(len(hairs))],
-                             height=float(rng.uniform(1.72, 1.88))))
+                             height=float(rng.uniform(1.72, 1.88)), kit=kits.Kit(ref_shirt)))
     return people
 
 
