@@ -120,7 +120,7 @@ class TinyTracks(Stage):
                 colour = patch.reshape(-1, 3).mean(axis=0)
                 tid = int(np.argmin([np.abs(colour - p).sum() for p in PALETTE]))
                 px, py = cam.image_to_pitch([[(d["x1"] + d["x2"]) / 2, d["y2"]]])[0]
-                d = {k: v for k, v in d.items() if k != "image"}
+                d = {k: v for k, v in d.items() if k not in ("image", "role", "team")}
                 rows.append({**d, "track_id": tid, "embedding": (colour / 255.0).tolist(),
                              "pitch_x": px, "pitch_y": py})
         return from_rows(rows, "tracks")
@@ -129,7 +129,7 @@ class TinyTracks(Stage):
 def preset_yaml(path: Path, detection="test_pipeline_stages:TinyDetection",
                 detection_config=None, calibration_config=None, exports=False,
                 segment_frames=8, gpu_resource="GPU") -> Path:
-    """A preset running the tiny stages and the real resolve stage."""
+    """A preset running the tiny stages and the real identity and resolve stages."""
     import yaml
 
     cfg = {
@@ -139,6 +139,10 @@ def preset_yaml(path: Path, detection="test_pipeline_stages:TinyDetection",
                             "config": calibration_config or {}},
             "detections": {"class": detection, "config": detection_config or {}},
             "tracks": {"class": "test_pipeline_stages:TinyTracks"},
+            "readings": {"class": "factory.identity.readings_stage:ReadingsStage",
+                         "config": {"reader": "none"}},
+            "tracklets": {"class": "factory.identity.tracklets_stage:TrackletsStage",
+                          "config": {"team_feature": "embedding"}},
             "gamestate": {"class": "factory.resolve.stage:ResolveStage"},
         },
         "executor": {"retries": 1},

@@ -1,0 +1,231 @@
+"""The tracklets stage: tracks + readings -> tracklets, once per video.
+
+1. Track ids become unique within the video: (shot, track id) pairs renumbered 1..N in order
+   of first appearance; a track ending on frame f and one starting on f + 1 in the same shot
+   with overlapping boxes (IoU >= 0.3, Hungarian matching with scipy) are one track cut by a
+   segment boundary and are joined. (The repair issue adds its steps here, before voting.)
+2. Each tracklet is summarised: boxes, frames, mean pitch position, mean ReID embedding, mean
+   kit colour of its sampled crops, the detector's classes.
+3. Things that are not people of the match become role `other`: a box fixed in the image while
+   the camera moves (a broadcast logo or score bug) and a track standing well off the pitch
+   (boards, benches, staff).
+4. Roles and teams from appearance plus position (factory/identity/roles.py); the two kit
+   clusters are named left / right by side (factory/identity/sides.py), goalkeepers take the
+   side whose goal they stand at.
+5. Jersey and role votes from the readings (factory/identity/voting.py).
+
+Config keys:
+  team_feature   "kit" (default: the kit colour of the sampled crops), "embedding" (the
+                 tracks' ReID embeddings) or "both"
+  min_read_confidence, min_weight, min_share   jersey voting (VotingPolicy)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from factory.geometry.boxes import box_iou
+from factory.identity.roles import Candidate, assign_roles
+from factory.identity.sides import team_names
+from factory.identity.voting import VotingPolicy, as_rows, decide, tally
+from factory.stage import Resources, Stage
+from schemas.pitch import HALF_LENGTH, HALF_WIDTH
+from schemas.validate import from_rows
+
+MIN_JOIN_IOU = 0.3
+OFF_PITCH_M = 4.0  # beyond the lines by this much: the bench or the boards, not the game
+EMBEDDINGS_PER_TRACK = 32  # averaged per tracklet; more adds time, not accuracy
+
+
+def segment_joins(tracks: pd.DataFrame) -> dict[tuple[int, int], tuple[int, int]]:
+    """(shot, track) -> (shot, earlier track) for tracks continuing one that ended the frame
+    before (the tracker restarts its ids at every segment)."""
+    from scipy.optimize import linear_sum_assignment
+
+    key = ["shot", "track_id"]
+    first = tracks.sort_values("frame").groupby(key).head(1)
+    last = tracks.sort_values("frame").groupby(key).tail(1)
+    starts = first.assign(at=first.frame - 1).set_index(["shot", "at"])
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+    for (shot, frame), enders in last.groupby(["shot", "frame"]):
+        if (shot, frame) not in starts.index:
+            continue
+        starters = starts.loc[[(shot, frame)]]
+        cols = ["x1", "y1", "x2", "y2"]
+        iou = box_iou(enders[cols].to_numpy(float), starters[cols].to_numpy(float))
+        for i, j in zip(*linear_sum_assignment(-iou)):
+            if iou[i, j] >= MIN_JOIN_IOU:
+                parent[(int(shot), int(starters.track_id.iloc[j]))] = (
+                    int(shot), int(enders.track_id.iloc[i]))
+    return parent
+
+
+def tracklet_ids(tracks: pd.DataFrame) -> dict[tuple[int, int], int]:
+    """(shot, track id) -> tracklet id 1..N, in order of first appearance."""
+    parent = segment_joins(tracks)
+
+    def root(key):
+        while key in parent:
+            key = parent[key]
+        return key
+
+    order = (tracks.sort_values(["frame", "shot", "track_id"])
+             .drop_duplicates(["shot", "track_id"])[["shot", "track_id"]])
+    roots: dict[tuple[int, int], int] = {}
+    return {(int(s), int(t)): roots.setdefault(root((int(s), int(t))), len(roots) + 1)
+            for s, t in order.itertuples(index=False)}
+
+
+def _is_overlay(g: pd.DataFrame, height: float) -> bool:
+    """Fixed in the image while what it stands on moves across the pitch: a graphic."""
+    if len(g) < 25:
+        return False
+    cx, cy = (g.x1 + g.x2) / 2, (g.y1 + g.y2) / 2
+    still = max(cx.std(), cy.std()) < 0.004 * height
+    moved = g.pitch_x.notna().sum() > 10 and (g.pitch_x.max() - g.pitch_x.min()) > 2.0
+    return bool(still and moved)
+
+
+def _largest_iou(tracks: pd.DataFrame) -> np.ndarray:
+    """Per box, its largest IoU with another box of the frame (mixed colours in its crop)."""
+    out = np.zeros(len(tracks))
+    boxes = tracks[["x1", "y1", "x2", "y2"]].to_numpy(float)
+    for _, idx in tracks.groupby("frame").indices.items():
+        if len(idx) > 1:
+            iou = box_iou(boxes[idx], boxes[idx])
+            np.fill_diagonal(iou, 0.0)
+            out[idx] = iou.max(axis=1)
+    return out
+
+
+def _unit(v: np.ndarray | None) -> np.ndarray | None:
+    if v is None:
+        return None
+    return v / (np.linalg.norm(v) + 1e-9)
+
+
+class TrackletsStage(Stage):
+    name = "tracklets"
+    inputs = ("tracks", "readings")
+    scope = "video"
+    resources = Resources(cpus=1, gpus=0, memory_mb=2048)
+
+    def run(self, segment: Mapping[str, Any], inputs: Mapping[str, pa.Table]) -> pa.Table:
+        tracks = inputs["tracks"].to_pandas()
+        if tracks.empty:
+            return from_rows([], "tracklets")
+        readings = inputs.get("readings")
+        readings = readings.to_pandas() if readings is not None else pd.DataFrame(
+            columns=["shot", "track_id", "jersey", "jersey_confidence", "role",
+                     "role_confidence", "reader", "kit"])
+        ids = tracklet_ids(tracks)
+        tracks["tracklet"] = [ids[(s, t)] for s, t in zip(tracks.shot, tracks.track_id)]
+        tracks["overlap"] = _largest_iou(tracks)
+        readings["tracklet"] = [ids.get((s, t), -1) for s, t in
+                                zip(readings.shot, readings.track_id)]
+        policy = VotingPolicy.from_config(self.config)
+        feature_kind = self.config.get("team_feature", "kit")
+        height = float(segment["height"])
+
+        summaries, candidates = [], []
+        reads_by = dict(tuple(readings.groupby("tracklet")))
+        for tid, g in tracks.groupby("tracklet", sort=True):
+            r = reads_by.get(tid, readings.iloc[:0])
+            classes = g["class"].value_counts()
+            cls = sorted(classes.index, key=lambda c: (-classes[c], c))[0]
+            px, py = g.pitch_x.mean(), g.pitch_y.mean()
+            emb = [np.asarray(e, float) for e in g.embedding.iloc[
+                :: max(1, len(g) // EMBEDDINGS_PER_TRACK)] if e is not None and len(e)]
+            kits = [np.asarray(k, float) for k in r.kit if k is not None and len(k)]
+            s = {"track_id": int(tid), "boxes": g, "class": cls, "readings": r,
+                 "pitch_x": float(px) if np.isfinite(px) else None,
+                 "pitch_y": float(py) if np.isfinite(py) else None,
+                 "embedding": np.mean(emb, axis=0) if emb else None,
+                 "kit": np.mean(kits, axis=0) if kits else None}
+            off_pitch = s["pitch_x"] is not None and (
+                abs(s["pitch_x"]) > HALF_LENGTH + OFF_PITCH_M
+                or abs(s["pitch_y"]) > HALF_WIDTH + OFF_PITCH_M)
+            s["fixed_role"] = ("ball" if cls == "ball" else "other"
+                               if off_pitch or _is_overlay(g, height) else None)
+            summaries.append(s)
+            if s["fixed_role"] is None:
+                feature = self._feature(s, feature_kind)
+                if feature is not None:
+                    s["candidate"] = len(candidates)
+                    candidates.append(Candidate(
+                        feature=feature, weight=float(len(g)), pitch_x=s["pitch_x"],
+                        pitch_y=s["pitch_y"],
+                        image_x=float(((g.x1 + g.x2) / 2).mean() / float(segment["width"])),
+                        image_y=float(g.y2.mean() / height),
+                        box_height=float(((g.y2 - g.y1) / height).median()),
+                        overlap=float(g.overlap.mean()), detector_class=cls))
+        assignments = assign_roles(candidates) if candidates else []
+
+        n = len(summaries)
+        first = np.array([int(s["boxes"].frame.min()) for s in summaries])
+        mean_x = np.array([np.nan if s["pitch_x"] is None else s["pitch_x"] for s in summaries])
+        weight = np.array([len(s["boxes"]) for s in summaries], float)
+        cluster = np.full(n, -1)
+        for k, s in enumerate(summaries):
+            if "candidate" in s:
+                a = assignments[s["candidate"]]
+                s["role"], s["role_confidence"] = a.role, a.role_confidence
+                s["team_confidence"] = a.team_confidence
+                if a.role == "player" and a.team is not None:
+                    cluster[k] = a.team
+            else:
+                s["role"] = s["fixed_role"] or ("player" if s["class"] == "person"
+                                                else s["class"])
+                s["role_confidence"] = 1.0 if s["fixed_role"] else 0.0
+                s["team_confidence"] = None
+        names = team_names(first, mean_x, cluster, weight)
+
+        rows = []
+        for k, s in enumerate(summaries):
+            r = s["readings"]
+            read = r[r.reader.notna()] if len(r) else r
+            role_votes = tally(zip(read.role, read.role_confidence), policy.min_read_confidence) \
+                if len(read) else []
+            voted_role, role_share = decide(role_votes, policy)
+            if voted_role is not None and s["fixed_role"] is None:
+                s["role"], s["role_confidence"] = voted_role, role_share
+            team = names[k] if s["role"] == "player" else None
+            if s["role"] == "goalkeeper" and s["pitch_x"] is not None:
+                team = "left" if s["pitch_x"] < 0 else "right"  # the goal they stand at
+            jersey_votes = tally(zip(read.jersey, read.jersey_confidence),
+                                 policy.min_read_confidence) if len(read) else []
+            jersey, jersey_share = decide(jersey_votes, policy)
+            if s["role"] in ("ball", "other"):
+                jersey = None
+            g = s["boxes"]
+            emb = _unit(s["kit"] if s["kit"] is not None else s["embedding"])
+            rows.append({
+                "video": segment["video"], "track_id": s["track_id"],
+                "shots": sorted(int(v) for v in g.shot.unique()),
+                "first_frame": int(g.frame.min()), "last_frame": int(g.frame.max()),
+                "num_boxes": len(g), "role": s["role"], "team": team, "jersey": jersey,
+                "role_votes": as_rows(role_votes), "jersey_votes": as_rows(jersey_votes),
+                "embedding": None if emb is None else emb.astype(np.float32).tolist(),
+                "parts": [{"shot": int(a), "track_id": int(b)} for a, b in
+                          g[["shot", "track_id"]].drop_duplicates().itertuples(index=False)],
+                "role_confidence": s["role_confidence"],
+                "team_confidence": s["team_confidence"] if team is not None else None,
+                "jersey_confidence": jersey_share if jersey_votes else None,
+                "pitch_x": s["pitch_x"], "pitch_y": s["pitch_y"]})
+        return from_rows(rows, "tracklets")
+
+    @staticmethod
+    def _feature(s: dict, kind: str) -> np.ndarray | None:
+        """The appearance every candidate of the video is compared by (one kind for all:
+        a track without it keeps the detector's role and no team)."""
+        kit, emb = _unit(s["kit"]), _unit(s["embedding"])
+        if kind == "embedding":
+            return emb
+        if kind == "both":
+            return None if kit is None or emb is None else np.concatenate([kit, emb])
+        return kit

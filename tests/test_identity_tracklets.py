@@ -1,0 +1,83 @@
+"""The tracklets stage (joins, roles, teams, votes) and the gamestate it resolves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from factory.identity.tracklets_stage import TrackletsStage
+from factory.resolve.stage import ResolveStage
+from schemas.validate import from_rows
+
+SEGMENT = {"video": "v", "width": 1280, "height": 720, "fps": 25.0}
+
+
+def _row(frame, tid, x, colour, cls="person", pitch_x=None, pitch_y=0.0):
+    return {"video": "v", "shot": 0, "frame": frame, "track_id": tid, "x1": x, "y1": 300.0,
+            "x2": x + 20, "y2": 360.0, "score": 0.9, "class": cls, "source": "detector",
+            "embedding": colour, "pitch_x": pitch_x, "pitch_y": pitch_y}
+
+
+def _reading(frame, tid, jersey, confidence):
+    return {"video": "v", "shot": 0, "frame": frame, "track_id": tid, "jersey": jersey,
+            "jersey_confidence": confidence, "role": None, "role_confidence": 0.0,
+            "reader": "ocr", "crop_score": 0.8, "kit": None}
+
+
+def _match(frames=30):
+    """Eight players per team in two kits, a referee in a third, cut by a segment at 15."""
+    rng = np.random.default_rng(0)
+    red, blue, black = np.array([1.0, 0.1, 0.1]), np.array([0.1, 0.1, 1.0]), np.array([0.0, 1, 0])
+    people = [(red, -30.0 + 3 * k, "left") for k in range(8)]
+    people += [(blue, 8.0 + 3 * k, "right") for k in range(8)]
+    people += [(black, 0.0, None)]
+    rows = []
+    for f in range(frames):
+        for k, (colour, px, _) in enumerate(people):
+            tid = k + 1 if f < 15 else 1_000_001 + k
+            c = (colour + rng.normal(0, 0.03, 3)).tolist()
+            rows.append(_row(f, tid, 40.0 + 70 * k, c, pitch_x=px, pitch_y=-20.0 + 2 * k))
+    rows.append(_row(3, 99, 600.0, [1.0, 1, 1], cls="ball"))
+    return rows, people
+
+
+def test_tracks_cut_by_a_segment_are_joined_and_roles_teams_and_numbers_voted():
+    rows, people = _match()
+    readings = [_reading(2, 1, "7", 0.9), _reading(9, 1, "7", 0.8), _reading(4, 2, "9", 0.6)]
+    tracks = from_rows(rows, "tracks")
+    stage = TrackletsStage({"team_feature": "embedding"})
+    tl = stage.run(SEGMENT, {"tracks": tracks, "readings": from_rows(readings, "readings")})
+    by_id = {r["track_id"]: r for r in tl.to_pylist()}
+    assert len(by_id) == len(people) + 1  # joined across the cut; the ball its own
+    for k, (_, _, team) in enumerate(people[:-1]):
+        assert by_id[k + 1]["role"] == "player" and by_id[k + 1]["team"] == team
+    assert by_id[len(people)]["role"] == "referee" and by_id[len(people)]["team"] is None
+    assert by_id[1]["jersey"] == "7" and by_id[1]["jersey_votes"][0]["count"] == 2
+    assert by_id[2]["jersey"] is None  # read once, weakly
+    assert by_id[len(people) + 1]["role"] == "ball"
+    gs = ResolveStage({}).run(SEGMENT, {"tracks": tracks, "tracklets": tl}).to_pylist()
+    assert len(gs) == len(rows)
+    assert {r["jersey"] for r in gs if r["track_id"] == 1} == {"7"}
+    assert {r["track_id"] for r in gs if r["frame"] in (14, 15) and r["x1"] == 40.0} == {1}
+
+
+def test_a_graphic_fixed_in_the_image_and_people_off_the_pitch_are_other():
+    rows, people = _match()
+    for f in range(30):  # a logo: the same pixels while its pitch point moves (camera pans)
+        rows.append(_row(f, 500 if f < 15 else 1_000_500, 20.0, [0.5, 0.5, 0.5],
+                         pitch_x=-40.0 + f, pitch_y=30.0))
+        rows.append(_row(f, 501 if f < 15 else 1_000_501, 1200.0, [0.2, 0.9, 0.9],
+                         pitch_x=10.0, pitch_y=45.0))  # a steward behind the boards
+    tl = TrackletsStage({"team_feature": "embedding"}).run(
+        SEGMENT, {"tracks": from_rows(rows, "tracks"), "readings": from_rows([], "readings")})
+    roles = {r["track_id"]: r["role"] for r in tl.to_pylist()}
+    assert sorted(roles.values()).count("other") == 2
+
+
+def test_a_resolve_without_its_tracklets_is_a_clear_error():
+    import pytest
+
+    rows, _ = _match(4)
+    tracks = from_rows(rows, "tracks")
+    with pytest.raises(ValueError, match="rerun the tracklets stage"):
+        ResolveStage({}).run(SEGMENT, {"tracks": tracks,
+                                       "tracklets": from_rows([], "tracklets")})
