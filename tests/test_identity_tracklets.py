@@ -42,7 +42,8 @@ def _match(frames=30):
 
 def test_tracks_cut_by_a_segment_are_joined_and_roles_teams_and_numbers_voted():
     rows, people = _match()
-    readings = [_reading(2, 1, "7", 0.9), _reading(9, 1, "7", 0.8), _reading(4, 2, "9", 0.6)]
+    readings = [_reading(2, 1, "7", 0.9), _reading(9, 1, "7", 0.8), _reading(4, 2, "9", 0.6),
+                _reading(5, 3, "4", 0.7), _reading(6, 3, "11", 0.65)]
     tracks = from_rows(rows, "tracks")
     stage = TrackletsStage({"team_feature": "embedding"})
     tl = stage.run(SEGMENT, {"tracks": tracks, "readings": from_rows(readings, "readings")})
@@ -53,6 +54,7 @@ def test_tracks_cut_by_a_segment_are_joined_and_roles_teams_and_numbers_voted():
     assert by_id[len(people)]["role"] == "referee" and by_id[len(people)]["team"] is None
     assert by_id[1]["jersey"] == "7" and by_id[1]["jersey_votes"][0]["count"] == 2
     assert by_id[2]["jersey"] is None  # read once, weakly
+    assert by_id[3]["jersey"] is None  # two numbers, neither clearly
     assert by_id[len(people) + 1]["role"] == "ball"
     gs = ResolveStage({}).run(SEGMENT, {"tracks": tracks, "tracklets": tl}).to_pylist()
     assert len(gs) == len(rows)

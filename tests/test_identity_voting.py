@@ -19,7 +19,8 @@ from factory.identity.voting import VotingPolicy, decide, tally
 
 def test_a_number_read_once_weakly_stays_unknown():
     policy = VotingPolicy()
-    assert decide(tally([("7", 0.9)], policy.min_read_confidence), policy) == (None, 1.0)
+    assert decide(tally([("7", 0.6)], policy.min_read_confidence), policy) == (None, 1.0)
+    assert decide(tally([("7", 0.9)], policy.min_read_confidence), policy) == ("7", 1.0)
     assert decide(tally([("7", 0.4), ("7", 0.45)], policy.min_read_confidence), policy)[0] is None
     value, share = decide(tally([("7", 0.9), ("7", 0.8), (None, 0.0), ("1", 0.6)],
                                 policy.min_read_confidence), policy)

@@ -78,9 +78,8 @@ class ReadingsStage(Stage):
         grass, grass_seen = None, False
         boxes = rows[["x1", "y1", "x2", "y2"]].to_numpy(float)
         if wanted:
-            for index, frame in read_frames(segment["path"], min(wanted), max(wanted) + 1):
-                if index not in wanted:
-                    continue
+            for index, frame in read_frames(segment["path"], min(wanted), max(wanted) + 1,
+                                            only=wanted):
                 if not grass_seen:  # one shot, one pitch: its grass colour once
                     grass, grass_seen = _grass(frame), True
                 for i in wanted[index]:

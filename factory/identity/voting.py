@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class VotingPolicy:
+    # Fitted on synthetic seeds 1-2 with the OCR reader (seeds 3-4 unseen).
     min_read_confidence: float = 0.5  # readings below this cast no vote
-    min_weight: float = 1.2  # total confidence behind the winner (about two clear reads)
+    min_weight: float = 0.8  # total confidence behind the winner (one sure read suffices)
     min_share: float = 0.6  # the winner's share of all weight cast
 
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import av
 import numpy as np
@@ -18,23 +18,27 @@ log = logging.getLogger(__name__)
 
 
 def read_frames(path: str | os.PathLike, start: int = 0, end: int | None = None,
-                size: tuple[int, int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                size: tuple[int, int] | None = None,
+                only: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame index, BGR uint8 HxWx3) for start <= index < end (end None: to the last
     frame; clipped to the frames that decode).
 
     size=(width, height) scales each frame while converting it (cheap previews, shot
-    detection). Raises VideoError at call time for unreadable input.
+    detection). only: yield just these frames of the range (the others are still decoded,
+    as inter-frame coding needs, but not converted, which is about half the cost).
+    Raises VideoError at call time for unreadable input.
     """
     if start < 0 or (end is not None and end < start):
         raise ValueError(f"bad frame range [{start}, {end})")
     path = os.path.abspath(os.fspath(path))
     index = frame_index(path)  # probes (and validates) the file once, then cached
     end = index.num_frames if end is None else min(end, index.num_frames)
-    return _generate(path, index, start, end, size)
+    return _generate(path, index, start, end, size, None if only is None else set(only))
 
 
 def _generate(path: str, index: FrameIndex, start: int, end: int,
-              size: tuple[int, int] | None) -> Iterator[tuple[int, np.ndarray]]:
+              size: tuple[int, int] | None,
+              only: set[int] | None) -> Iterator[tuple[int, np.ndarray]]:
     if start >= end:
         return
     convert = {"format": "bgr24"}
@@ -52,9 +56,10 @@ def _generate(path: str, index: FrameIndex, start: int, end: int,
             # the decoder): decode the same range again from the start of the file.
             log.warning("%s: seek for frame %d gave frame %d; decoding from the start",
                         path, next_index, i)
-            yield from _generate_from_start(path, index, next_index, end, convert)
+            yield from _generate_from_start(path, index, next_index, end, convert, only)
             return
-        yield i, frame.to_ndarray(**convert)
+        if only is None or i in only:
+            yield i, frame.to_ndarray(**convert)
         next_index += 1
     if next_index < end:
         raise VideoError(path, f"frames {next_index}..{end - 1} did not decode although the "
@@ -62,11 +67,11 @@ def _generate(path: str, index: FrameIndex, start: int, end: int,
                                f"corrupt")
 
 
-def _generate_from_start(path, index, start, end, convert):
+def _generate_from_start(path, index, start, end, convert, only):
     for i, frame in _decode_indexed(path, index, None):
         if i >= end:
             return
-        if i >= start:
+        if i >= start and (only is None or i in only):
             yield i, frame.to_ndarray(**convert)
 
 
