@@ -73,7 +73,7 @@ def _teams_on_sides(n_per_half: int, swap: bool):
                 side = -20.0 if team == 0 else 20.0
                 if swap and half == 1:
                     side = -side
-                first.append(half * 10_000 + k * 10)
+                first.append(half * 20_000 + k * 2_000)  # 25 fps: two halves over 10 minutes
                 x.append(side + rng.normal(0, 8))
                 cluster.append(team)
     return np.array(first), np.array(x), np.array(cluster), np.ones(len(x))
@@ -81,10 +81,12 @@ def _teams_on_sides(n_per_half: int, swap: bool):
 
 def test_teams_named_by_side_and_the_half_time_swap_found():
     first, x, cluster, w = _teams_on_sides(10, swap=True)
-    assert side_change_frame(first, x, cluster, w) == 10_000
+    assert side_change_frame(first, x, cluster, w) == 20_000
+    # The same order flip within minutes is play deep in one half, not half time.
+    assert side_change_frame(first // 100, x, cluster, w) is None
     names = team_names(first, x, cluster, w)
     for f, c, n in zip(first, cluster, names):
-        before = f < 10_000
+        before = f < 20_000
         assert n == ("left" if (c == 0) == before else "right")
     first, x, cluster, w = _teams_on_sides(10, swap=False)
     assert side_change_frame(first, x, cluster, w) is None

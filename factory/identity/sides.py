@@ -13,6 +13,9 @@ import numpy as np
 
 MIN_TRACKLETS_PER_HALF = 6  # both halves need this many placed tracklets of each team
 MIN_SEPARATION_M = 4.0  # and their teams' mean x this far apart to count as a clear side
+# A half lasts 45 minutes: a shorter stretch where the teams stand the other way round is an
+# attack deep in one half (both teams near one goal), not a side change.
+MIN_HALF_SECONDS = 600.0
 
 
 def _left_cluster(x: np.ndarray, cluster: np.ndarray, weight: np.ndarray) -> tuple[int, float]:
@@ -31,11 +34,12 @@ def _left_cluster(x: np.ndarray, cluster: np.ndarray, weight: np.ndarray) -> tup
 
 
 def side_change_frame(first_frame: np.ndarray, x: np.ndarray, cluster: np.ndarray,
-                      weight: np.ndarray) -> int | None:
+                      weight: np.ndarray, fps: float = 25.0) -> int | None:
     """The frame from which the two clusters have swapped sides, or None (no clear swap)."""
     placed = np.isfinite(x) & (cluster >= 0)
     if placed.sum() < 4 * MIN_TRACKLETS_PER_HALF:
         return None
+    min_half = MIN_HALF_SECONDS * fps
     f, xs, cs, ws = first_frame[placed], x[placed], cluster[placed], weight[placed]
     order = np.argsort(f, kind="stable")
     f, xs, cs, ws = f[order], xs[order], cs[order], ws[order]
@@ -46,6 +50,8 @@ def side_change_frame(first_frame: np.ndarray, x: np.ndarray, cluster: np.ndarra
 
     best, best_score = None, -1.0
     for split in np.unique(f)[1:]:
+        if split - f.min() < min_half or f.max() - split < min_half:
+            continue
         before, after = f < split, f >= split
         if min(((cs == k) & m).sum() for k in (0, 1) for m in (before, after)) \
                 < MIN_TRACKLETS_PER_HALF:
@@ -61,11 +67,11 @@ def side_change_frame(first_frame: np.ndarray, x: np.ndarray, cluster: np.ndarra
 
 
 def team_names(first_frame: np.ndarray, x: np.ndarray, cluster: np.ndarray,
-               weight: np.ndarray) -> list[str | None]:
+               weight: np.ndarray, fps: float = 25.0) -> list[str | None]:
     """"left" / "right" per tracklet from its kit cluster (0, 1; -1 for none) and the
     clusters' mean pitch x (NaN where the camera is unknown), half time included. Without
     any pitch position the names are a stable guess (cluster 0 left)."""
-    change = side_change_frame(first_frame, x, cluster, weight)
+    change = side_change_frame(first_frame, x, cluster, weight, fps)
     names: list[str | None] = [None] * len(cluster)
     halves = [np.ones(len(cluster), bool)] if change is None else [first_frame < change,
                                                                    first_frame >= change]

@@ -183,7 +183,7 @@ class TrackletsStage(Stage):
                                                 else s["class"])
                 s["role_confidence"] = 1.0 if s["fixed_role"] else 0.0
                 s["team_confidence"] = None
-        names = team_names(first, mean_x, cluster, weight)
+        names = team_names(first, mean_x, cluster, weight, float(segment["fps"]))
 
         rows = []
         for k, s in enumerate(summaries):
