@@ -7,6 +7,7 @@ from test_detection import PEOPLE, broadcast_camera, draw_pitch  # tests/ is on 
 
 from pipelines.cli import main
 from schemas.validate import from_rows, read_table, write_table
+from schemas.vocab import ROLES, TEAMS
 
 
 def test_detect_command_with_precomputed_calibration(tmp_path):
@@ -27,6 +28,14 @@ def test_detect_command_with_precomputed_calibration(tmp_path):
     assert {"x1", "y1", "x2", "y2", "score", "class"} <= set(table.columns)
     # Source-image pixels: every box lies inside the 1280 x 720 image.
     assert (table.x2 <= 1280).all() and (table.y2 <= 720).all()
+    # Every person has a role from the people of its image, the ball none; with a camera
+    # the players' teams are named.
+    people = table[table["class"] != "ball"]
+    assert people.role.isin(ROLES).all()
+    assert table[table["class"] == "ball"].role.isna().all()
+    assert table.team.dropna().isin(TEAMS).all()
+    assert (a.role == "player").mean() >= 0.5
+    assert a[a.role == "player"].team.notna().any()
 
 
 def test_detect_command_reports_unreadable_images(tmp_path, capsys):

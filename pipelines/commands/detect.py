@@ -1,5 +1,10 @@
 """`soccerfactory detect IMAGES... --out DIR [--preset cpu|gpu]`: a Parquet detections table for
-still images (columns image, x1 y1 x2 y2 in source pixels, score, class).
+still images (columns image, x1 y1 x2 y2 in source pixels, score, class, role, team).
+
+Every person box gets a role (player / goalkeeper / referee) from the appearance model applied
+to the people of its image (factory.identity.still), and players and keepers a team (left /
+right) where the image has a camera to tell the sides; the ball's role and team are null.
+`class` stays what the detector said.
 
 With the cpu preset (weights-free blob detector) each image is calibrated first (the classic
 calibration backend) so the detector's person-size prior and on-pitch test come from the
@@ -37,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     from factory.detection import make_detector
     from factory.geometry import Camera
+    from factory.identity.still import still_image_roles
     from schemas.validate import from_rows, read_table, write_table
 
     if args.preset == "gpu":
@@ -81,11 +87,16 @@ def run(args: argparse.Namespace) -> int:
             if row["status"] == "ok":
                 camera = Camera.from_dict(row, w, h)
         dets = detector.detect([bgr], [camera])[0]
-        for box, score, cls in zip(dets.boxes, dets.scores, dets.classes):
+        people = [k for k, cls in enumerate(dets.classes) if cls != "ball"]
+        roles = dict(zip(people, still_image_roles(
+            bgr, dets.boxes[people], camera, [dets.classes[k] for k in people])))
+        for k, (box, score, cls) in enumerate(zip(dets.boxes, dets.scores, dets.classes)):
             rows.append({"video": path.stem, "shot": 0, "frame": 0, "image": path.name,
                          "x1": float(box[0]), "y1": float(box[1]), "x2": float(box[2]),
                          "y2": float(box[3]), "score": float(score), "class": cls,
-                         "source": "detector"})
+                         "source": "detector",
+                         "role": roles[k].role if k in roles else None,
+                         "team": roles[k].team if k in roles else None})
         print(f"{path.name}: {len(dets)} boxes"
               + ("" if args.preset == "gpu" else
                  f" (camera: {'yes' if camera is not None else 'no'})"))
