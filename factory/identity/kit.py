@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
 
 from factory.detection.grass import GrassModel, estimate_grass
 
@@ -42,8 +43,7 @@ BACKGROUND_LAB_DISTANCE = 6.0  # a kit pixel this close to both sides' colours i
 MAX_STRIP_PIXELS = 300
 MIN_KIT_SHARE = 0.15  # of a region's pixels: fewer left after grass and background, no kit
 
-_GRID = np.array([(lv, a, b) for lv in L_CENTRES for a in AB_CENTRES for b in AB_CENTRES])
-BINS = len(_GRID)
+BINS = len(L_CENTRES) * len(AB_CENTRES) ** 2
 KIT_DIM = 2 * BINS
 
 
@@ -125,7 +125,7 @@ def _background(pixels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.n
     for side in sides:
         if len(side) > MAX_STRIP_PIXELS:
             side = side[np.linspace(0, len(side) - 1, MAX_STRIP_PIXELS).astype(int)]
-        d = np.linalg.norm(flat[:, None, :] - side[None, :, :], axis=2).min(axis=1)
+        d, _ = cKDTree(side).query(flat, distance_upper_bound=BACKGROUND_LAB_DISTANCE)
         out &= (d < BACKGROUND_LAB_DISTANCE).reshape(out.shape)
     return out
 
@@ -152,12 +152,17 @@ def _histogram(pixels: np.ndarray) -> np.ndarray:
     """Soft Lab histogram of N x 3 pixels, square-rooted and unit length (zeros if none)."""
     if len(pixels) == 0:
         return np.zeros(BINS, np.float64)
-    d2 = (((pixels[:, None, 0] - _GRID[None, :, 0]) / SIGMA_L) ** 2
-          + ((pixels[:, None, 1] - _GRID[None, :, 1]) / SIGMA_AB) ** 2
-          + ((pixels[:, None, 2] - _GRID[None, :, 2]) / SIGMA_AB) ** 2)
-    weights = np.exp(-0.5 * (d2 - d2.min(axis=1, keepdims=True)))
-    weights /= weights.sum(axis=1, keepdims=True)  # every pixel counts once
-    hist = np.sqrt(weights.mean(axis=0))
+    # The Gaussian over the Lab grid factors into one per axis (the grid is their product),
+    # so each pixel's weights are an outer product of three short vectors: the same result
+    # as exp over all 196 bins at a tenth of the cost.
+    per_axis = []
+    for axis, centres, sigma in ((0, L_CENTRES, SIGMA_L), (1, AB_CENTRES, SIGMA_AB),
+                                 (2, AB_CENTRES, SIGMA_AB)):
+        d2 = ((pixels[:, axis, None] - centres[None]) / sigma) ** 2
+        w = np.exp(-0.5 * (d2 - d2.min(axis=1, keepdims=True)))
+        per_axis.append(w / w.sum(axis=1, keepdims=True))  # every pixel counts once
+    weights = np.einsum("nl,na,nb->lab", *per_axis).reshape(-1) / len(pixels)
+    hist = np.sqrt(weights)
     return hist / np.linalg.norm(hist)
 
 
