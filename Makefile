@@ -51,6 +51,9 @@ eval: setup
 	$(PY) -m factory.eval.calibration_soccernet
 	$(PY) -m factory.eval.detection --data=$(DATA)
 	$(PY) -m factory.eval.tracking
+	@# Identity: synthetic seeds 1-2 fitted the crop policy and voting, 3-4 are unseen.
+	$(PY) -m factory.eval.identity --seconds 20 --seeds 1 2 3 4
+	$(PY) -m factory.eval.identity_roboflow --data=$(DATA)
 	@# Real clips have no labels: does the tracks table keep what the detector sees?
 	@if ls $(DATA)/videos/*.mp4 >/dev/null 2>&1; then \
 	  $(VENV)/bin/soccerfactory annotate $(DATA)/videos/*.mp4 --out results/eval/videos --resume && \
@@ -64,6 +67,7 @@ bench: setup
 	$(PY) benchmarks/bench_calibration.py
 	$(PY) benchmarks/bench_detection.py
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_identity_vlm.py
 
 # A YOLO person / ball detector trained here (synthetic frames + Roboflow train, validated on
 # Roboflow valid). The default is the CPU schedule (its training fitted into HOURS, all of it

@@ -227,5 +227,7 @@ class TrackletsStage(Stage):
         if kind == "embedding":
             return emb
         if kind == "both":
-            return None if kit is None or emb is None else np.concatenate([kit, emb])
+            # Halves of unit length, so distances mean what the role model was fitted on.
+            return (None if kit is None or emb is None
+                    else np.concatenate([kit, emb]) / np.sqrt(2.0))
         return kit
