@@ -259,18 +259,22 @@ def _detector_prior(probs: np.ndarray, classes: Sequence[str | None]) -> np.ndar
     return out
 
 
+def _ranks(values: Sequence[float | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(finite mask, others below, others above, how many are finite) of each value."""
+    v = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
+    ok = np.isfinite(v)
+    vv = v[ok]
+    below = (vv[None, :] < vv[:, None]).sum(axis=1)
+    above = (vv[None, :] > vv[:, None]).sum(axis=1)
+    return ok, below, above, int(ok.sum())
+
+
 def _extremity(values: Sequence[float | None]) -> np.ndarray:
     """Share of the others on the less crowded side of each (0: the first or the last)."""
-    v = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
-    out = np.full(len(v), np.nan)
-    ok = np.isfinite(v)
-    m = ok.sum()
-    if m < 2:
-        return out
-    vv = v[ok]
-    left = (vv[None, :] < vv[:, None]).sum(axis=1)
-    right = (vv[None, :] > vv[:, None]).sum(axis=1)
-    out[ok] = np.minimum(left, right) / (m - 1)
+    ok, below, above, m = _ranks(values)
+    out = np.full(len(ok), np.nan)
+    if m >= 2:
+        out[ok] = np.minimum(below, above) / (m - 1)
     return out
 
 
@@ -290,14 +294,10 @@ def _centrality(xs: Sequence[float | None], ys: Sequence[float | None]) -> np.nd
 
 def _rank_share(values: Sequence[float | None]) -> np.ndarray:
     """Share of the others with a smaller value (image y: 0 = the farthest up the image)."""
-    v = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
-    out = np.full(len(v), np.nan)
-    ok = np.isfinite(v)
-    m = ok.sum()
-    if m < 2:
-        return out
-    vv = v[ok]
-    out[ok] = (vv[None, :] < vv[:, None]).sum(axis=1) / (m - 1)
+    ok, below, _, m = _ranks(values)
+    out = np.full(len(ok), np.nan)
+    if m >= 2:
+        out[ok] = below / (m - 1)
     return out
 
 
