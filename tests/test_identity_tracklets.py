@@ -83,3 +83,19 @@ def test_a_resolve_without_its_tracklets_is_a_clear_error():
     with pytest.raises(ValueError, match="rerun the tracklets stage"):
         ResolveStage({}).run(SEGMENT, {"tracks": tracks,
                                        "tracklets": from_rows([], "tracklets")})
+
+
+def test_close_up_tracklets_take_the_role_of_their_nearest_wide_shot_kits():
+    from factory.identity.roles import Assignment, Candidate
+    from factory.identity.tracklets_stage import _close_ups_by_neighbours
+
+    red, blue = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    wide = [Candidate(red if k < 5 else blue, 50.0, pitch_x=float(k), pitch_y=0.0)
+            for k in range(10)]
+    said = [Assignment("player", 0 if k < 5 else 1, 0.9, 0.9) for k in range(10)]
+    close = Candidate(np.array([0.8, 0.3, 0.1]), 20.0)  # red, seen large and sharp
+    out = _close_ups_by_neighbours(wide + [close], said + [Assignment("referee", None, 0.6, 0)])
+    assert out[:10] == said
+    assert (out[10].role, out[10].team) == ("player", 0) and out[10].role_confidence == 1.0
+    # Too few wide-shot tracklets to judge by: the role model's word stands.
+    assert _close_ups_by_neighbours(wide[:3] + [close], said[:3] + [said[0]])[3] == said[0]

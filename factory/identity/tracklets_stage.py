@@ -9,9 +9,10 @@
 3. Things that are not people of the match become role `other`: a box fixed in the image while
    the camera moves (a broadcast logo or score bug) and a track standing well off the pitch
    (boards, benches, staff).
-4. Roles and teams from appearance plus position (factory/identity/roles.py); the two kit
-   clusters are named left / right by side (factory/identity/sides.py), goalkeepers take the
-   side whose goal they stand at.
+4. Roles and teams from appearance plus position (factory/identity/roles.py); tracklets of
+   close-ups (no camera) take those of their nearest pitch-view tracklets in kit colour; the
+   two kit clusters are named left / right by side (factory/identity/sides.py), goalkeepers
+   take the side whose goal they stand at.
 5. Jersey and role votes from the readings (factory/identity/voting.py).
 
 Config keys:
@@ -30,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from factory.geometry.boxes import box_iou
-from factory.identity.roles import Candidate, assign_roles
+from factory.identity.roles import Assignment, Candidate, assign_roles
 from factory.identity.sides import team_names
 from factory.identity.voting import VotingPolicy, as_rows, decide, tally
 from factory.stage import Resources, Stage
@@ -89,6 +90,37 @@ def _is_overlay(g: pd.DataFrame, height: float) -> bool:
     still = max(cx.std(), cy.std()) < 0.004 * height
     moved = g.pitch_x.notna().sum() > 10 and (g.pitch_x.max() - g.pitch_x.min()) > 2.0
     return bool(still and moved)
+
+
+MIN_PLACED = 8  # pitch-view tracklets needed before close-ups are judged by them
+NEIGHBOURS = 3
+
+
+def _close_ups_by_neighbours(candidates: list[Candidate],
+                             assignments: list[Assignment]) -> list[Assignment]:
+    """Tracklets without a camera (close-ups) take the role and team of their nearest
+    pitch-view tracklets in kit colour. In a close-up the kit fills a large, sharp crop and
+    looks unlike the same kit seen from the main camera, so the role model, which judges a
+    person by how far they stand from the team kits, takes close-up players for referees;
+    their team mates in the wide shots are still their nearest kits."""
+    placed = [i for i, c in enumerate(candidates) if c.pitch_x is not None]
+    if len(placed) < MIN_PLACED:
+        return assignments
+    feats = np.stack([candidates[i].feature for i in placed])
+    weights = np.array([candidates[i].weight for i in placed])
+    out = list(assignments)
+    for i, c in enumerate(candidates):
+        if c.pitch_x is not None:
+            continue
+        near = np.argsort(np.linalg.norm(feats - c.feature, axis=1))[:NEIGHBOURS]
+        votes: dict[tuple, float] = {}
+        for j in near:
+            a = assignments[placed[j]]
+            votes[(a.role, a.team)] = votes.get((a.role, a.team), 0.0) + weights[j]
+        (role, team), w = max(votes.items(), key=lambda kv: kv[1])
+        share = float(w / sum(votes.values()))
+        out[i] = Assignment(role, team, share, share if team is not None else 0.0)
+    return out
 
 
 def _largest_iou(tracks: pd.DataFrame) -> np.ndarray:
@@ -164,7 +196,8 @@ class TrackletsStage(Stage):
                         image_y=float(g.y2.mean() / height),
                         box_height=float(((g.y2 - g.y1) / height).median()),
                         overlap=float(g.overlap.mean()), detector_class=cls))
-        assignments = assign_roles(candidates) if candidates else []
+        assignments = _close_ups_by_neighbours(candidates, assign_roles(candidates)) \
+            if candidates else []
 
         n = len(summaries)
         first = np.array([int(s["boxes"].frame.min()) for s in summaries])
