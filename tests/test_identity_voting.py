@@ -54,7 +54,7 @@ def test_crops_are_spread_over_the_track_and_small_boxes_never_read():
                          "x2": [140.0] * 100 + [410.0] * 100,
                          "y2": [220.0] * 100 + [125.0] * 100,
                          "pitch_x": np.nan, "pitch_y": np.nan})
-    policy = CropPolicy(crops_per_track=4)
+    policy = CropPolicy(crops_per_track=4, kit_crops_per_track=3)
     scores = geometric_scores(rows, 1280, 720, 25.0, {}, policy)
     assert (scores[:100] > 0.5).all() and (scores[100:] == 0).all()
     read, kit = choose_candidates(rows, scores, policy)

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from factory.geometry import cameras_by_frame
 from factory.identity.backends import make_reader
 from factory.identity.crops import CropPolicy, choose_candidates, geometric_scores, sharpness
 from factory.identity.kit import kit_descriptor
@@ -33,6 +32,17 @@ def _crop(frame: np.ndarray, r) -> np.ndarray:
     x1, y1 = max(0, int(r.x1)), max(0, int(r.y1))
     x2, y2 = min(w, int(np.ceil(r.x2))), min(h, int(np.ceil(r.y2)))
     return frame[y1:y2, x1:x2].copy()
+
+
+def _camera_positions(calibration: pa.Table | None) -> dict[int, tuple[float, float]]:
+    """frame -> the camera's pitch position (x, y) where calibration succeeded (read from
+    the column: building every frame's Camera cost more than the crop scoring itself)."""
+    if calibration is None or calibration.num_rows == 0:
+        return {}
+    c = calibration.select(["frame", "status", "position_meters"]).to_pydict()
+    return {int(f): (float(p[0]), float(p[1]))
+            for f, status, p in zip(c["frame"], c["status"], c["position_meters"])
+            if status == "ok" and p is not None}
 
 
 def _grass(frame: np.ndarray):
@@ -62,8 +72,7 @@ class ReadingsStage(Stage):
         rows = tracks[tracks["class"] != "ball"].reset_index(drop=True)
         if rows.empty:
             return from_rows([], "readings")
-        camera_xy = {f: tuple(c.position_meters[:2])
-                     for f, c in cameras_by_frame(inputs.get("calibration")).items()}
+        camera_xy = _camera_positions(inputs.get("calibration"))
         scores = geometric_scores(rows, int(segment["width"]), int(segment["height"]),
                                   float(segment["fps"]), camera_xy, self.policy)
         candidates, kit_rows = choose_candidates(rows, scores, self.policy)
