@@ -30,7 +30,7 @@ class CropPolicy:
     min_score: float = 0.15  # crops scoring less are never read
     min_height: float = 40.0  # box height (px) where a number starts being legible
     good_height: float = 80.0  # box height (px) from which height stops mattering
-    kit_crops_per_track: int = 2  # further crops sampled for kit colour only
+    kit_crops_per_track: int = 3  # further crops sampled for kit colour only
     min_kit_height: float = 16.0
     # Crops come from every n-th frame only: frames between are decoded but never converted,
     # which halves the decoding cost, and neighbouring frames say nothing new anyway.
