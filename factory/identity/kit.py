@@ -63,27 +63,35 @@ def kit_descriptors(image: np.ndarray, boxes: np.ndarray,
     return out
 
 
-def kit_descriptor(image: np.ndarray, box, grass: GrassModel | None) -> np.ndarray:
-    """One box's descriptor (see kit_descriptors)."""
+def kit_window(image: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels a box's descriptor is made of (the box's rows; its columns and a strip of
+    background on either side, for _background) and the box in that window's pixels:
+    kit_descriptor(*kit_window(image, box), grass) == kit_descriptor(image, box, grass), so a
+    caller can keep the window and decide later whether the descriptor is wanted."""
     x1, y1, x2, y2 = (float(v) for v in box)
     h, w = image.shape[:2]
     bw = x2 - x1
-    # The box and a strip of background on either side of it (for _background).
     xa = int(np.clip(np.floor(x1 - BACKGROUND_STRIP * bw), 0, w))
     xb = int(np.clip(np.ceil(x2 + BACKGROUND_STRIP * bw), 0, w))
     ya, yb = int(np.clip(np.floor(y1), 0, h)), int(np.clip(np.ceil(y2), 0, h))
-    if min(x2, w) - max(x1, 0) < 2 or yb - ya < 4:
+    return image[ya:yb, xa:xb], np.array([x1 - xa, y1 - ya, x2 - xa, y2 - ya])
+
+
+def kit_descriptor(image: np.ndarray, box, grass: GrassModel | None) -> np.ndarray:
+    """One box's descriptor (see kit_descriptors)."""
+    window, (x1, y1, x2, y2) = kit_window(image, box)  # box in window pixels from here
+    h, w = window.shape[:2]
+    bw = x2 - x1
+    if min(x2, w) - max(x1, 0) < 2 or h < 4:
         return np.zeros(KIT_DIM, np.float32)
-    window = image[ya:yb, xa:xb]
-    scale = min(1.0, np.sqrt(MAX_CROP_PIXELS * (xb - xa) / bw
-                             / (window.shape[0] * window.shape[1])))
+    scale = min(1.0, np.sqrt(MAX_CROP_PIXELS * w / bw / (h * w)))
     if scale < 1.0:
         window = cv2.resize(window, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     # cv2's float Lab: L in 0..100, a and b signed.
     lab = cv2.cvtColor(window.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB)
     rows, cols = window.shape[:2]
-    to_col = lambda x: int(np.clip(round((x - xa) * scale), 0, cols))  # noqa: E731
-    to_row = lambda y: int(np.clip(round((y - ya) * scale), 0, rows))  # noqa: E731
+    to_col = lambda x: int(np.clip(round(x * scale), 0, cols))  # noqa: E731
+    to_row = lambda y: int(np.clip(round(y * scale), 0, rows))  # noqa: E731
     left, right = (to_col(x1), to_col(x2))
     grass_pixels = _grass_pixels(cv2.cvtColor(window, cv2.COLOR_BGR2HSV), lab, grass,
                                  left, right)

@@ -22,16 +22,15 @@ import pyarrow as pa
 
 from factory.identity.backends import make_reader
 from factory.identity.crops import CropPolicy, choose_candidates, geometric_scores, sharpness
-from factory.identity.kit import kit_descriptor
+from factory.identity.kit import kit_descriptor, kit_window
 from factory.stage import Resources, Stage
 from schemas.validate import from_rows
 
 
-def _crop(frame: np.ndarray, r) -> np.ndarray:
-    h, w = frame.shape[:2]
-    x1, y1 = max(0, int(r.x1)), max(0, int(r.y1))
-    x2, y2 = min(w, int(np.ceil(r.x2))), min(h, int(np.ceil(r.y2)))
-    return frame[y1:y2, x1:x2].copy()
+def _crop(window: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The box's pixels out of its kit window (which holds the box's rows already)."""
+    x1, x2 = max(0, int(np.floor(box[0]))), min(window.shape[1], int(np.ceil(box[2])))
+    return window[:, x1:x2]
 
 
 def _camera_positions(calibration: pa.Table | None) -> dict[int, tuple[float, float]]:
@@ -82,8 +81,10 @@ class ReadingsStage(Stage):
         for positions in [*candidates.values(), *kit_rows.values()]:
             for i in positions:
                 wanted[int(rows.frame[i])].append(i)
-        crops: dict[int, np.ndarray] = {}
-        kits: dict[int, np.ndarray] = {}
+        # Each wanted box's kit window (the box and the background beside it), kept until
+        # the crops to read are chosen: the kit colour is then described for the sampled
+        # crops only, not for every candidate.
+        windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         grass, grass_seen = None, False
         boxes = rows[["x1", "y1", "x2", "y2"]].to_numpy(float)
         if wanted:
@@ -92,8 +93,9 @@ class ReadingsStage(Stage):
                 if not grass_seen:  # one shot, one pitch: its grass colour once
                     grass, grass_seen = _grass(frame), True
                 for i in wanted[index]:
-                    crops.setdefault(i, _crop(frame, rows.iloc[i]))
-                    kits.setdefault(i, kit_descriptor(frame, boxes[i], grass))
+                    window, box = kit_window(frame, boxes[i])
+                    windows.setdefault(i, (window.copy(), box))
+        crops = {i: _crop(window, box) for i, (window, box) in windows.items()}
         # Within a time bin the sharpest of the best few wins (a motion-blurred number is
         # misread more often than it is read).
         chosen: dict[int, float] = {}
@@ -112,7 +114,8 @@ class ReadingsStage(Stage):
         for i in sampled:
             r = rows.iloc[i]
             reading = read_by_row.get(i)
-            kit = kits[i] if kits[i].any() else None  # all zeros: no kit pixels seen
+            kit = kit_descriptor(*windows[i], grass)
+            kit = kit if kit.any() else None  # all zeros: no kit pixels seen
             out.append({**keys, "frame": int(r.frame), "track_id": int(r.track_id),
                         "jersey": reading.jersey if reading else None,
                         "jersey_confidence": reading.jersey_confidence if reading else 0.0,
