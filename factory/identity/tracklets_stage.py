@@ -31,15 +31,14 @@ import pandas as pd
 import pyarrow as pa
 
 from factory.geometry.boxes import box_iou
-from factory.identity.roles import Assignment, Candidate, assign_roles
+from factory.identity.kit import tracklet_descriptor
+from factory.identity.roles import Assignment, Candidate, assign_roles, is_off_pitch
 from factory.identity.sides import team_names
 from factory.identity.voting import VotingPolicy, as_rows, decide, tally
 from factory.stage import Resources, Stage
-from schemas.pitch import HALF_LENGTH, HALF_WIDTH
 from schemas.validate import from_rows
 
 MIN_JOIN_IOU = 0.3
-OFF_PITCH_M = 4.0  # beyond the lines by this much: the bench or the boards, not the game
 EMBEDDINGS_PER_TRACK = 32  # averaged per tracklet; more adds time, not accuracy
 
 
@@ -173,15 +172,13 @@ class TrackletsStage(Stage):
             px, py = g.pitch_x.mean(), g.pitch_y.mean()
             emb = [np.asarray(e, float) for e in g.embedding.iloc[
                 :: max(1, len(g) // EMBEDDINGS_PER_TRACK)] if e is not None and len(e)]
-            kits = [np.asarray(k, float) for k in r.kit if k is not None and len(k)]
+            kits = [k for k in r.kit if k is not None and len(k)]
             s = {"track_id": int(tid), "boxes": g, "class": cls, "readings": r,
                  "pitch_x": float(px) if np.isfinite(px) else None,
                  "pitch_y": float(py) if np.isfinite(py) else None,
                  "embedding": np.mean(emb, axis=0) if emb else None,
-                 "kit": np.mean(kits, axis=0) if kits else None}
-            off_pitch = s["pitch_x"] is not None and (
-                abs(s["pitch_x"]) > HALF_LENGTH + OFF_PITCH_M
-                or abs(s["pitch_y"]) > HALF_WIDTH + OFF_PITCH_M)
+                 "kit": tracklet_descriptor(np.stack(kits)) if kits else None}
+            off_pitch = s["pitch_x"] is not None and is_off_pitch(s["pitch_x"], s["pitch_y"])
             s["fixed_role"] = ("ball" if cls == "ball" else "other"
                                if off_pitch or _is_overlay(g, height) else None)
             summaries.append(s)
