@@ -136,10 +136,14 @@ def _mean(values) -> float | None:
     return float(values.mean()) if values.size else None
 
 
-def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
-                  readings_config: dict, tracklets_config: dict) -> dict:
+def run_stages(clip_dir: Path, seconds: float, seed: int, preset: str, readings_config: dict,
+               tracklets_config: dict, tracks_of=None):
+    """Render a synthetic clip into clip_dir (or reuse one rendered there with the same
+    settings) and run the cpu preset's stages on it with the true cameras: detection and
+    tracking per shot (or tracks_of(clip, shot_index, segment) -> tracks table in their
+    place), readings per shot, tracklets and gamestate per video. Returns the clip, the tables
+    (tracks, readings, tracklets, gamestate) and the CPU seconds of readings + tracklets."""
     from factory.detection.stage import DetectionStage
-    from factory.eval.synth_truth import person_truth
     from factory.eval.tracking import SETTINGS_FILE, _cached_clip, _clip_settings
     from factory.identity.readings_stage import ReadingsStage
     from factory.identity.tracklets_stage import TrackletsStage
@@ -152,9 +156,9 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
         clip = render_clip(clip_dir, seconds=seconds, seed=seed, preset=preset)
         (clip_dir / SETTINGS_FILE).write_text(json.dumps(_clip_settings(seconds, seed, preset)))
     calibration = pq.read_table(clip.truth_dir / "calibration.parquet")
-    detector, tracker = DetectionStage({}), TrackingStage({})
     reader = ReadingsStage(readings_config)
-    for stage in (detector, tracker, reader):
+    stages = [reader] if tracks_of else [DetectionStage({}), TrackingStage({}), reader]
+    for stage in stages:
         stage.setup()
     tracks, readings, seconds_identity = [], [], 0.0
     video_row = {"video": clip.video_id, "path": str(clip.video_path), "fps": clip.fps,
@@ -164,8 +168,11 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
                    "end_frame": shot.end}
         frame_col = np.asarray(calibration["frame"])
         calib = calibration.filter(pa.array((frame_col >= shot.start) & (frame_col < shot.end)))
-        dets = detector.run(segment, {"calibration": calib})
-        t = tracker.run(segment, {"detections": dets, "calibration": calib})
+        if tracks_of:
+            t = tracks_of(clip, k, segment)
+        else:
+            dets = stages[0].run(segment, {"calibration": calib})
+            t = stages[1].run(segment, {"detections": dets, "calibration": calib})
         t0 = time.process_time()
         readings.append(reader.run(segment, {"tracks": t, "calibration": calib}))
         seconds_identity += time.process_time() - t0
@@ -178,13 +185,24 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
                                                              "readings": readings_t})
     seconds_identity += time.process_time() - t0
     gamestate = ResolveStage({}).run(whole, {"tracks": tracks_t, "tracklets": tracklets})
+    tables = {"tracks": tracks_t, "readings": readings_t, "tracklets": tracklets,
+              "gamestate": gamestate}
+    return clip, tables, seconds_identity
+
+
+def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
+                  readings_config: dict, tracklets_config: dict) -> dict:
+    from factory.eval.synth_truth import person_truth
+
+    clip, tables, seconds_identity = run_stages(clip_dir, seconds, seed, preset,
+                                                readings_config, tracklets_config)
     truth = person_truth(clip.truth_dir)
     persons = pq.read_table(clip.truth_dir / "synth_persons.parquet",
                             columns=["frame", "track_id", "jersey_readable"]).to_pandas()
-    figures = identity_figures(tracks_t.to_pandas(), readings_t.to_pandas(),
-                               tracklets.to_pandas(), truth, persons)
+    figures = identity_figures(tables["tracks"].to_pandas(), tables["readings"].to_pandas(),
+                               tables["tracklets"].to_pandas(), truth, persons)
     return {"preset": preset, "seed": seed, "seconds": seconds, "frames": clip.num_frames,
-            **figures, "gamestate_rows": gamestate.num_rows,
+            **figures, "gamestate_rows": tables["gamestate"].num_rows,
             "identity_ms_per_frame": 1000.0 * seconds_identity / clip.num_frames}
 
 

@@ -33,8 +33,9 @@ from schemas.vocab import LABEL_BOX_MARGIN
 METRIC_KEYS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW")
 
 
-def trackeval_sequence(frames: list[int], gt: dict, pred: dict) -> dict:
-    """trackeval's per-sequence input: gt[frame] / pred[frame] = (ids, boxes Nx4)."""
+def trackeval_sequence(frames: list[int], gt: dict, pred: dict, similarity=box_iou) -> dict:
+    """trackeval's per-sequence input: gt[frame] / pred[frame] = (ids, features N x k), scored
+    by similarity(gt features, pred features) -> N x M (default: box IoU of boxes N x 4)."""
     gt_ids = sorted({int(i) for f in frames for i in gt.get(f, ([], None))[0]})
     tr_ids = sorted({int(i) for f in frames for i in pred.get(f, ([], None))[0]})
     gmap = {v: k for k, v in enumerate(gt_ids)}
@@ -42,14 +43,15 @@ def trackeval_sequence(frames: list[int], gt: dict, pred: dict) -> dict:
     data = {"num_timesteps": len(frames), "num_gt_ids": len(gt_ids),
             "num_tracker_ids": len(tr_ids), "gt_ids": [], "tracker_ids": [],
             "similarity_scores": [], "num_gt_dets": 0, "num_tracker_dets": 0}
-    empty = (np.zeros(0, np.int64), np.zeros((0, 4)))
+    empty = (np.zeros(0, np.int64), None)
     for f in frames:
         gi, gb = gt.get(f, empty)
         ti, tb = pred.get(f, empty)
         data["gt_ids"].append(np.array([gmap[int(i)] for i in gi], np.int64))
         data["tracker_ids"].append(np.array([tmap[int(i)] for i in ti], np.int64))
-        data["similarity_scores"].append(box_iou(np.asarray(gb, float).reshape(-1, 4),
-                                                    np.asarray(tb, float).reshape(-1, 4)))
+        data["similarity_scores"].append(
+            similarity(np.asarray(gb, float), np.asarray(tb, float)) if len(gi) and len(ti)
+            else np.zeros((len(gi), len(ti))))
         data["num_gt_dets"] += len(gi)
         data["num_tracker_dets"] += len(ti)
     return data
@@ -76,10 +78,10 @@ def drop_distractor_matches(pred: dict, gt: dict, hidden: dict, min_iou: float =
     return out
 
 
-def _by_frame(df, id_column: str) -> dict:
+def _by_frame(df, id_column: str, columns=("x1", "y1", "x2", "y2")) -> dict:
     out = {}
     for f, g in df.groupby("frame"):
-        out[int(f)] = (g[id_column].to_numpy(), g[["x1", "y1", "x2", "y2"]].to_numpy(float))
+        out[int(f)] = (g[id_column].to_numpy(), g[list(columns)].to_numpy(float))
     return out
 
 
