@@ -14,6 +14,7 @@ COMMANDS = {
     "annotate": "pipelines.commands.annotate",
     "detect": "pipelines.commands.detect",
     "train-detector": "pipelines.commands.train_detector",
+    "spot": "pipelines.commands.spot",
     "eval-gsr": "pipelines.commands.eval_gsr",
 }
 

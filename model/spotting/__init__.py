@@ -1,0 +1,1 @@
+"""Player-centric ball-action spotting (FOOTPASS): event files, the scorer, post-processing."""
