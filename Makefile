@@ -14,7 +14,7 @@ export YOLO_CONFIG_DIR := $(CURDIR)/.yolo
 export HF_HUB_OFFLINE := 1
 
 .PHONY: setup test test-fast demo annotate eval bench train train-detector lint clean \
-	setup-vllm test-vllm
+	setup-vllm test-vllm eval-spotting
 
 setup: $(VENV)/.installed
 
@@ -54,11 +54,20 @@ eval: setup
 	@# Identity: synthetic seeds 1-2 fitted the crop policy and voting, 3-4 are unseen.
 	$(PY) -m factory.eval.identity --seconds 20 --seeds 1 2 3 4
 	$(PY) -m factory.eval.identity_roboflow --data=$(DATA)
+	@# Game state (GS-HOTA) on synthetic clips, as annotated and with faults injected in true tracks.
+	mkdir -p results/eval; set -o pipefail; $(PY) -m factory.eval.gamestate --seconds 20 --seeds 1 2 | tee results/eval/gamestate.jsonl
+	set -o pipefail; $(PY) -m factory.eval.gamestate --seconds 20 --seeds 1 2 --faults | tee results/eval/gamestate_faults.jsonl
+	$(MAKE) eval-spotting
 	@# Real clips have no labels: does the tracks table keep what the detector sees?
 	@if ls $(DATA)/videos/*.mp4 >/dev/null 2>&1; then \
 	  $(VENV)/bin/soccerfactory annotate $(DATA)/videos/*.mp4 --out results/eval/videos --resume && \
 	  $(PY) -m factory.eval.consistency results/eval/videos --out results/eval/consistency.json; \
 	else echo "no videos in $(DATA)/videos: consistency skipped"; fi
+
+# FOOTPASS spotting: the scorer against the official figures, then post-processing judged by
+# leave-one-game-out on the dev files (results/eval/spotting.json, a few minutes).
+eval-spotting: setup
+	$(PY) -m model.spotting.crossval --data=$(DATA) --out results/eval
 
 # Speed: JSON under benchmarks/results/ (run on a quiet machine).
 bench: setup
