@@ -174,6 +174,64 @@ SYNTH_PERSONS = _schema("synth_persons", "1.1", [
     *[_f(f"tight_{c}", _f32, True) for c in ("x1", "y1", "x2", "y2")],  # x2, y2 exclusive
 ])
 
+# Training shards (pipelines/shards.py writes them, model/data reads them): one row per clip
+# of T frames, every label the encoder's heads train on. Image coordinates are in the shard's
+# letterboxed frame: shard = source * scale + (offset_x, offset_y).
+SHARD_BOX = pa.struct([
+    *_BOX,
+    _f("track_id", _i64),  # unique within the video
+    _f("role", _str),  # vocab.ROLES or "ball"
+    _f("team", _str, True),  # vocab.TEAMS
+    _f("jersey", _str, True),
+    _f("score", _f32),  # detection score (1 for truth)
+    _f("role_confidence", _f32, True),  # the tracklet's vote margins (null for truth)
+    _f("team_confidence", _f32, True),
+    _f("jersey_confidence", _f32, True),
+])
+SHARD_KEYPOINT = pa.struct([_f("id", pa.int16()), _f("x", _f32), _f("y", _f32),
+                            _f("visible", _bool)])
+SHARD_LINE = pa.struct([_f("cls", _str), _f("points", pa.list_(pa.list_(_f32, 2)))])
+# SoccerNet camera parameters at the source resolution (null where the camera is unknown).
+SHARD_CAMERA = pa.struct([
+    _f("pan_degrees", _f64), _f("tilt_degrees", _f64), _f("roll_degrees", _f64),
+    _f("position_meters", pa.list_(_f64)), _f("x_focal_length", _f64),
+    _f("y_focal_length", _f64), _f("principal_point", pa.list_(_f64)),
+])
+SHARD_EVENT = pa.struct([
+    _f("frame", _i64),  # source frame number
+    _f("offset", _i32),  # index within the clip's frames (nearest sampled frame)
+    _f("team", _str, True),
+    _f("jersey", _str, True),
+    _f("label", _str),  # a FOOTPASS action or one of vocab.EVENT_CLASSES
+])
+SHARD_CLIPS = _schema("shard_clips", "1.0", [
+    _f("clip_id", _str),  # <video>:<first frame>
+    _f("video", _str),
+    _f("source", _str),  # the run directory or label file the clip came from
+    _f("split", _str),  # vocab.SPLITS; a video never spans two splits
+    _f("label_source", _str),  # vocab.LABEL_SOURCES, for boxes and cameras
+    _f("fps", _f64),
+    _f("source_width", _i32),
+    _f("source_height", _i32),
+    _f("size", _i32),  # the square shard frame's side, pixels
+    _f("scale", _f32),
+    _f("offset_x", _f32),
+    _f("offset_y", _f32),
+    _f("frame_numbers", pa.list_(_i64)),  # T source frame numbers, `stride` apart
+    _f("jpeg", pa.list_(pa.binary())),  # T letterboxed frames
+    _f("boxes", pa.list_(pa.list_(SHARD_BOX))),  # per frame
+    # Pitch targets per frame; pitch_mask false where the camera failed or the frame is not a
+    # pitch view (keypoints, lines and camera are then empty / null and must not be trained).
+    _f("pitch_mask", pa.list_(_bool)),
+    _f("calibration_status", pa.list_(_str)),
+    _f("reprojection_error", pa.list_(_f32)),  # pixels; NaN where unknown
+    _f("camera", pa.list_(SHARD_CAMERA)),
+    _f("keypoints", pa.list_(pa.list_(SHARD_KEYPOINT))),  # template keypoints projected
+    _f("lines", pa.list_(pa.list_(SHARD_LINE))),  # template lines projected, sampled points
+    _f("events", pa.list_(SHARD_EVENT)),  # ball actions and match events inside the clip
+    _f("captions", pa.list_(_str)),  # several phrasings of what happens (may be empty)
+])
+
 ERRORS = _schema("errors", "1.0", [
     _f("stage", _str),
     _f("video", _str),
@@ -187,5 +245,5 @@ ERRORS = _schema("errors", "1.0", [
 SCHEMAS: dict[str, pa.Schema] = {
     s.metadata[SCHEMA_NAME_KEY].decode(): s
     for s in (SEGMENTS, CALIBRATION, DETECTIONS, TRACKS, READINGS, GAMESTATE, TRACKLETS,
-              EVENTS, SYNTH_PERSONS, ERRORS)
+              EVENTS, SYNTH_PERSONS, SHARD_CLIPS, ERRORS)
 }

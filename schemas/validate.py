@@ -36,6 +36,8 @@ _VOCAB_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("tracklets", "role"): vocab.ROLES + ("ball",),
     ("tracklets", "team"): vocab.TEAMS,
     ("events", "team"): vocab.TEAMS,
+    ("shard_clips", "split"): vocab.SPLITS,
+    ("shard_clips", "label_source"): vocab.LABEL_SOURCES,
 }
 
 

@@ -22,6 +22,10 @@ SOCCERNET_CATEGORY_IDS = {"player": 1, "goalkeeper": 2, "referee": 3, "ball": 4,
 LABEL_BOX_MARGIN = {"left": 0.062, "top": 0.061, "right": 0.062, "bottom": 0.067}
 
 CALIBRATION_STATUSES = ("ok", "failed", "not-a-pitch-view")
+
+# Training shards: where a clip's boxes and cameras come from, and the split of its video.
+LABEL_SOURCES = ("synthetic-truth", "annotated", "soccernet-gsr")
+SPLITS = ("train", "val", "test")
 BOX_SOURCES = ("detector", "recovered")
 
 # FOOTPASS player-centric ball actions, numbered as in the play-by-play files (1-based).
