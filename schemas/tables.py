@@ -205,8 +205,8 @@ SHARD_EVENT = pa.struct([
     _f("label", _str),  # a FOOTPASS action or one of vocab.EVENT_CLASSES
 ])
 SHARD_CLIPS = _schema("shard_clips", "1.0", [
-    _f("clip_id", _str),  # <video>:<first frame>
     _f("video", _str),
+    _f("clip_id", _str),  # <video>:<first frame>
     _f("source", _str),  # the run directory or label file the clip came from
     _f("split", _str),  # vocab.SPLITS; a video never spans two splits
     _f("label_source", _str),  # vocab.LABEL_SOURCES, for boxes and cameras
