@@ -15,6 +15,7 @@ COMMANDS = {
     "detect": "pipelines.commands.detect",
     "train-detector": "pipelines.commands.train_detector",
     "spot": "pipelines.commands.spot",
+    "shards": "pipelines.commands.shards",
     "eval-gsr": "pipelines.commands.eval_gsr",
 }
 

@@ -1,0 +1,352 @@
+"""Training shards: annotation runs become Parquet files of clips (schema `shard_clips`), one row
+per clip of T frames `stride` apart, every label the encoder's heads train on.
+
+  <out>/<split>/<video>.parquet   clips of one video (a video never spans two splits)
+  <out>/manifest.json             counts, class histograms, source runs and their fingerprints
+
+Clips stay inside one shot (a clip across a cut teaches nothing about motion) and do not
+overlap. Frames are letterboxed to a square of `size` pixels and stored as JPEG; every image
+coordinate (boxes, keypoints, line points) is in that letterboxed frame. Frames whose camera
+failed, or that are not a pitch view, keep their boxes and get pitch_mask false instead of
+being dropped. For videos that `soccerfactory synth` made, the truth beside the video
+(`<clip dir>/truth/`) gives the events and captions always, and the boxes and cameras too with
+`labels="truth"`.
+
+Row groups: JPEG columns dominate the bytes, so a row group holds as many clips as fit in
+ROW_GROUP_BYTES (8 MiB): large enough that a reader's request is efficient on local disk and
+object stores, small enough that a data-loader worker buffers one or two and that a small shard
+set still splits over several workers. JPEGs are stored uncompressed (they do not compress);
+everything else with zstd.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from factory.geometry.camera import Camera
+from factory.video.reader import read_frames
+from pipelines.captions import clip_captions
+from pipelines.rundir import RunDir
+from schemas.pitch import KEYPOINTS_3D, LINE_CLASSES, sample_template
+from schemas.validate import from_rows, read_table, schema_of
+from schemas.vocab import SPLITS
+
+ROW_GROUP_BYTES = 8 << 20
+JPEG_QUALITY = 90
+# Template lines sampled every 2 m (circles every 1 m): enough points to draw a line target at
+# 224-512 px, few enough to keep the label columns small next to the JPEGs.
+LINE_STEP_M, CIRCLE_STEP_M = 2.0, 1.0
+
+
+@dataclass
+class ShardOptions:
+    frames: int = 16
+    stride: int = 2
+    size: int = 224
+    labels: str = "annotated"  # truth | annotated: boxes and cameras of synthetic videos
+    split: tuple[float, float, float] = (1.0, 0.0, 0.0)  # train / val / test shares of videos
+    jpeg_quality: int = JPEG_QUALITY
+
+    def __post_init__(self):
+        if self.frames < 1 or self.stride < 1 or self.size < 16:
+            raise ValueError("frames and stride must be >= 1 and size >= 16")
+        if self.labels not in ("truth", "annotated"):
+            raise ValueError(f"labels must be 'truth' or 'annotated', not {self.labels!r}")
+        if len(self.split) != 3 or min(self.split) < 0 or sum(self.split) <= 0:
+            raise ValueError(f"split needs three non-negative shares, got {self.split}")
+
+
+@dataclass
+class VideoLabels:
+    """Everything a clip row needs from one video, by source frame number."""
+
+    video: str
+    path: str
+    fps: float
+    width: int
+    height: int
+    shots: list[tuple[int, int]]
+    label_source: str
+    boxes: dict[int, list[dict]]
+    cameras: dict[int, Camera]
+    status: dict[int, str]
+    errors: dict[int, float]
+    has_truth: bool  # a synthetic video: events and captions come from its truth
+    events: list[dict]
+    positions: dict[tuple[int, str, str], tuple[float, float]]  # (frame, team, jersey) -> x, y
+
+
+def split_of(video: str, shares: tuple[float, float, float]) -> str:
+    """A stable split per video from a hash of its name, so reruns and other runs agree."""
+    u = int(hashlib.sha1(video.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    edges = np.cumsum(shares) / sum(shares)
+    return SPLITS[min(int(np.searchsorted(edges, u, side="right")), 2)]
+
+
+def letterbox(width: int, height: int, size: int) -> tuple[float, float, float]:
+    scale = size / max(width, height)
+    return scale, (size - width * scale) / 2, (size - height * scale) / 2
+
+
+def clip_starts(shots: list[tuple[int, int]], frames: int, stride: int) -> list[int]:
+    """First frames of non-overlapping clips that fit inside a shot."""
+    span = (frames - 1) * stride + 1
+    return [s for a, b in shots for s in range(a, b - span + 1, frames * stride)]
+
+
+def _truth_dir(video_path: str) -> Path | None:
+    d = Path(video_path).parent / "truth"
+    return d if (d / "gamestate.parquet").is_file() else None
+
+
+def load_video_labels(run: RunDir, segments: list[dict], labels: str) -> VideoLabels:
+    first = segments[0]
+    video, path = first["video"], first["path"]
+    shots = sorted({(s["shot"], s["start_frame"], s["end_frame"]) for s in segments})
+    by_shot: dict[int, list[int]] = defaultdict(lambda: [1 << 60, 0])
+    for shot, a, b in shots:
+        by_shot[shot][0] = min(by_shot[shot][0], a)
+        by_shot[shot][1] = max(by_shot[shot][1], b)
+    truth = _truth_dir(path)
+    use_truth = labels == "truth" and truth is not None
+    if use_truth:
+        gamestate = read_table(truth / "gamestate.parquet", "gamestate")
+        calibration = read_table(truth / "calibration.parquet", "calibration")
+        confidences = {}
+    else:
+        gamestate = _read_or_empty(run, "gamestate", video)
+        calibration = _read_or_empty(run, "calibration", video)
+        confidences = {r["track_id"]: r for r in _read_or_empty(run, "tracklets", video)
+                       .select(["track_id", "role_confidence", "team_confidence",
+                                "jersey_confidence"]).to_pylist()}
+    boxes: dict[int, list[dict]] = defaultdict(list)
+    for r in gamestate.to_pylist():
+        c = confidences.get(r["track_id"], {})
+        boxes[r["frame"]].append({
+            "x1": r["x1"], "y1": r["y1"], "x2": r["x2"], "y2": r["y2"], "track_id": r["track_id"],
+            "role": r["role"], "team": r["team"], "jersey": r["jersey"],
+            "score": 1.0 if use_truth else r["score"],
+            "role_confidence": c.get("role_confidence"),
+            "team_confidence": c.get("team_confidence"),
+            "jersey_confidence": c.get("jersey_confidence")})
+    cameras, status, errors = {}, {}, {}
+    for r in calibration.to_pylist():
+        status[r["frame"]] = r["status"]
+        errors[r["frame"]] = np.nan if r["reprojection_error"] is None else r["reprojection_error"]
+        if r["status"] == "ok" and r["pan_degrees"] is not None:
+            cameras[r["frame"]] = Camera.from_dict(r, r["width"], r["height"])
+    events, positions = [], {}
+    if truth is not None and (truth / "events.parquet").is_file():
+        events = read_table(truth / "events.parquet", "events").to_pylist()
+        truth_boxes = read_table(truth / "gamestate.parquet", "gamestate")
+        wanted = {e["frame"] for e in events}
+        for r in truth_boxes.to_pylist():
+            if r["frame"] in wanted and r["pitch_x"] is not None:
+                positions[r["frame"], r["team"], r["jersey"]] = (r["pitch_x"], r["pitch_y"])
+    return VideoLabels(video, path, first["fps"], first["width"], first["height"],
+                       [tuple(v) for _, v in sorted(by_shot.items())],
+                       "synthetic-truth" if use_truth else "annotated", dict(boxes), cameras,
+                       status, errors, truth is not None, events, positions)
+
+
+def _read_or_empty(run: RunDir, table: str, video: str) -> pa.Table:
+    folder = run.root / table / f"video={video}"
+    return read_table(folder, table) if folder.exists() else schema_of(table).empty_table()
+
+
+class PitchTargets:
+    """Template keypoints and sampled template lines projected by a frame's camera."""
+
+    def __init__(self):
+        self.lines = sample_template(LINE_STEP_M, CIRCLE_STEP_M)
+
+    def __call__(self, cam: Camera, scale: float, ox: float, oy: float, w: int, h: int):
+        uv = cam.project(KEYPOINTS_3D)
+        inside = np.isfinite(uv).all(1) & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) \
+            & (uv[:, 1] < h)
+        uv = np.nan_to_num(uv) * scale + (ox, oy)
+        keypoints = [{"id": i, "x": float(uv[i, 0]), "y": float(uv[i, 1]),
+                      "visible": bool(inside[i])} for i in range(len(uv))]
+        lines = []
+        for cls in LINE_CLASSES:
+            p = cam.project(self.lines[cls])
+            ok = np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) \
+                & (p[:, 1] < h)
+            if ok.sum() >= 2:
+                lines.append({"cls": cls, "points": (p[ok] * scale + (ox, oy)).round(1).tolist()})
+        return keypoints, lines
+
+
+def _camera_struct(cam: Camera) -> dict:
+    return {"pan_degrees": cam.pan_degrees, "tilt_degrees": cam.tilt_degrees,
+            "roll_degrees": cam.roll_degrees, "position_meters": cam.position_meters.tolist(),
+            "x_focal_length": cam.x_focal_length, "y_focal_length": cam.y_focal_length,
+            "principal_point": cam.principal_point.tolist()}
+
+
+def video_clips(labels: VideoLabels, options: ShardOptions, split: str, source: str,
+                targets: PitchTargets):
+    """Yield the clip rows of one video (decoding it once, front to back)."""
+    starts = clip_starts(labels.shots, options.frames, options.stride)
+    if not starts:
+        return
+    wanted = {s + i * options.stride for s in starts for i in range(options.frames)}
+    scale, ox, oy = letterbox(labels.width, labels.height, options.size)
+    w, h = round(labels.width * scale), round(labels.height * scale)
+    pending: dict[int, bytes] = {}
+    clips = iter(starts)
+    start = next(clips)
+    for f, image in read_frames(labels.path, min(wanted), max(wanted) + 1, only=wanted):
+        canvas = np.zeros((options.size, options.size, 3), np.uint8)
+        x0, y0 = int(round(ox)), int(round(oy))
+        canvas[y0:y0 + h, x0:x0 + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        ok, jpeg = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality])
+        pending[f] = jpeg.tobytes()
+        while start is not None and start + (options.frames - 1) * options.stride in pending:
+            numbers = [start + i * options.stride for i in range(options.frames)]
+            yield clip_row(labels, numbers, [pending[n] for n in numbers], options, split,
+                           source, targets, (scale, ox, oy))
+            for n in numbers:
+                pending.pop(n, None)
+            start = next(clips, None)
+
+
+def clip_row(labels: VideoLabels, numbers: list[int], jpegs: list[bytes], options: ShardOptions,
+             split: str, source: str, targets: PitchTargets, box: tuple) -> dict:
+    scale, ox, oy = box
+    frames_boxes, mask, status, errors, cams, kps, lines = [], [], [], [], [], [], []
+    for n in numbers:
+        frames_boxes.append([{**b, "x1": b["x1"] * scale + ox, "y1": b["y1"] * scale + oy,
+                              "x2": b["x2"] * scale + ox, "y2": b["y2"] * scale + oy}
+                             for b in labels.boxes.get(n, [])])
+        cam = labels.cameras.get(n)
+        st = labels.status.get(n, "failed")
+        mask.append(cam is not None and st == "ok")
+        status.append(st)
+        errors.append(float(labels.errors.get(n, np.nan)))
+        if mask[-1]:
+            k, ln = targets(cam, scale, ox, oy, labels.width, labels.height)
+            cams.append(_camera_struct(cam))
+        else:
+            k, ln = [], []
+            cams.append(None)
+        kps.append(k)
+        lines.append(ln)
+    first, last = numbers[0], numbers[-1]
+    events = [{"frame": e["frame"], "offset": int(np.argmin(np.abs(np.asarray(numbers) - e["frame"]))),
+               "team": e["team"], "jersey": e["jersey"], "label": e["label"]}
+              for e in labels.events if first - options.stride // 2 <= e["frame"] <= last]
+    statuses = {n: labels.status.get(n) for n in numbers}
+    # Events and captions exist where the video has a truth; elsewhere none are known.
+    captions = clip_captions(labels.video, first, events, labels.positions, statuses) \
+        if labels.has_truth else []
+    return {"video": labels.video, "clip_id": f"{labels.video}:{first}", "source": source,
+            "split": split, "label_source": labels.label_source, "fps": labels.fps,
+            "source_width": labels.width, "source_height": labels.height, "size": options.size,
+            "scale": scale, "offset_x": ox, "offset_y": oy, "frame_numbers": numbers,
+            "jpeg": jpegs, "boxes": frames_boxes, "pitch_mask": mask,
+            "calibration_status": status, "reprojection_error": errors, "camera": cams,
+            "keypoints": kps, "lines": lines, "events": events, "captions": captions}
+
+
+def write_shards(runs: list[str | os.PathLike], out: str | os.PathLike,
+                 options: ShardOptions) -> dict:
+    """Write the shards of every video of `runs` under `out`; returns the manifest."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = PitchTargets()
+    histograms = {k: Counter() for k in ("role", "team", "event", "split", "label_source")}
+    counts = Counter()
+    sources, seen = [], {}
+    for run_path in runs:
+        run = RunDir(run_path)
+        manifest = run.read_manifest()
+        if manifest is None:
+            raise FileNotFoundError(f"{run_path}: not a run directory (no manifest.json)")
+        segments = run.read("segments").to_pylist()
+        if not segments:
+            raise ValueError(f"{run_path}: the run has no planned videos (segments table empty)")
+        sources.append({"run": str(run.root), "plan_fingerprint": manifest.get("plan_fingerprint"),
+                        "config_fingerprint": _fingerprint(manifest.get("config")),
+                        "stages": {k: v.get("fingerprint")
+                                   for k, v in manifest.get("stages", {}).items()}})
+        by_video: dict[str, list[dict]] = defaultdict(list)
+        for s in segments:
+            by_video[s["video"]].append(s)
+        for video, segs in sorted(by_video.items()):
+            if video in seen:
+                raise ValueError(f"video {video!r} is in two runs ({seen[video]}, {run.root}): "
+                                 "shard each video once")
+            seen[video] = run.root
+            labels = load_video_labels(run, segs, options.labels)
+            split = split_of(video, options.split)
+            n = _write_video(labels, options, split, str(run.root), targets,
+                             out / split / f"{video}.parquet", histograms, counts)
+            histograms["split"][split] += n
+            histograms["label_source"][labels.label_source] += n
+    manifest = {"options": asdict(options), "row_group_bytes": ROW_GROUP_BYTES,
+                "clips": counts["clips"], "frames": counts["frames"], "videos": len(seen),
+                "jpeg_bytes": counts["jpeg_bytes"], "file_bytes": counts["file_bytes"],
+                "bytes_per_frame": round(counts["file_bytes"] / max(counts["frames"], 1), 1),
+                "file_to_jpeg_ratio": round(counts["file_bytes"] / max(counts["jpeg_bytes"], 1), 4),
+                "histograms": {k: dict(v) for k, v in histograms.items()}, "sources": sources}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def _write_video(labels, options, split, source, targets, path: Path, histograms, counts) -> int:
+    schema = schema_of("shard_clips")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    compression = {name: ("NONE" if name == "jpeg" else "ZSTD") for name in schema.names}
+    n, batch, batch_bytes = 0, [], 0
+    try:
+        with pq.ParquetWriter(tmp, schema, compression=compression) as writer:
+            for row in video_clips(labels, options, split, source, targets):
+                batch.append(row)
+                batch_bytes += sum(map(len, row["jpeg"]))
+                counts["jpeg_bytes"] += sum(map(len, row["jpeg"]))
+                _count(row, histograms)
+                if batch_bytes >= ROW_GROUP_BYTES:
+                    writer.write_table(from_rows(batch, "shard_clips"))
+                    n += len(batch)
+                    batch, batch_bytes = [], 0
+            if batch:
+                writer.write_table(from_rows(batch, "shard_clips"))
+                n += len(batch)
+        if n == 0:
+            tmp.unlink()
+            return 0
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    counts["clips"] += n
+    counts["frames"] += n * options.frames
+    counts["file_bytes"] += path.stat().st_size
+    return n
+
+
+def _count(row: dict, histograms: dict) -> None:
+    for frame in row["boxes"]:
+        for b in frame:
+            histograms["role"][b["role"]] += 1
+            histograms["team"][b["team"] or "none"] += 1
+    for e in row["events"]:
+        histograms["event"][e["label"]] += 1
+
+
+def _fingerprint(obj) -> str | None:
+    if obj is None:
+        return None
+    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
