@@ -85,6 +85,18 @@ class VideoLabels:
     has_truth: bool  # a synthetic video: events and captions come from its truth
     events: list[dict]
     positions: dict[tuple[int, str, str], tuple[float, float]]  # (frame, team, jersey) -> x, y
+    images: dict[int, str] | None = None  # frame -> image file, for labels on still frames
+
+    def read(self, wanted: set[int]):
+        """(frame, BGR image) for the wanted frames, in order."""
+        if self.images is None:
+            yield from read_frames(self.path, min(wanted), max(wanted) + 1, only=wanted)
+            return
+        for f in sorted(wanted):
+            image = cv2.imread(self.images[f])
+            if image is None:
+                raise ValueError(f"{self.images[f]}: not a readable image")
+            yield f, image
 
 
 def split_of(video: str, shares: tuple[float, float, float]) -> str:
@@ -165,6 +177,74 @@ def _read_or_empty(run: RunDir, table: str, video: str) -> pa.Table:
     return read_table(folder, table) if folder.exists() else schema_of(table).empty_table()
 
 
+def load_gsr_labels(labels_path: str | os.PathLike, media: str | os.PathLike) -> VideoLabels:
+    """Labels in the SoccerNet game-state JSON layout (docs FORMATS.md; our exporter writes it,
+    SoccerNet-GSR's Labels-GameState.json too) with their video or image folder.
+
+    Frames: where the file lists "images" (SoccerNet-GSR), frame k is the k-th listed image,
+    read from `media`/file_name; otherwise image ids carry the 1-based frame number in their
+    last six digits (our export) and frames come from the video `media`. The file is taken as
+    one shot, as a SoccerNet-GSR sequence is. Cameras come from camera rows where present.
+    """
+    from factory.video.probing import probe
+
+    labels_path, media = Path(labels_path), Path(media)
+    if not labels_path.is_file():
+        raise FileNotFoundError(f"game-state labels not found: {labels_path}")
+    if not media.exists():
+        raise FileNotFoundError(f"video or image folder for {labels_path.name} not found: {media}")
+    try:
+        data = json.loads(labels_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{labels_path}: not JSON ({e})") from None
+    rows = data.get("annotations", data.get("predictions")) if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ValueError(f"{labels_path}: not SoccerNet game-state JSON (no 'annotations' or "
+                         "'predictions' list)")
+    images = None
+    if data.get("images"):
+        if not media.is_dir():
+            raise ValueError(f"{labels_path} lists images: pass their folder, not {media}")
+        listed = data["images"]
+        frame_of = {str(im["image_id"]): k for k, im in enumerate(listed)}
+        images = {k: str(media / im["file_name"]) for k, im in enumerate(listed)}
+        first = cv2.imread(images[0]) if images else None
+        if first is None:
+            raise ValueError(f"{images.get(0)}: not a readable image")
+        height, width = first.shape[:2]
+        fps, path, count = float(data.get("info", {}).get("frame_rate", 25.0)), str(media), len(listed)
+    else:
+        info = probe(media)
+        width, height, fps, path, count = info.width, info.height, info.fps, str(media), info.num_frames
+        frame_of = None
+    boxes: dict[int, list[dict]] = defaultdict(list)
+    cameras, status = {}, {}
+    for i, r in enumerate(rows):
+        try:
+            image = str(r["image_id"])
+            frame = frame_of[image] if frame_of is not None else int(image[-6:]) - 1
+            if r.get("supercategory") == "camera" and r.get("parameters"):
+                cameras[frame] = Camera.from_dict(r["parameters"], width, height)
+            elif r.get("supercategory") == "object" and r.get("bbox_image"):
+                a, b = r.get("attributes") or {}, r["bbox_image"]
+                role = a.get("role") or "other"
+                boxes[frame].append({
+                    "x1": float(b["x"]), "y1": float(b["y"]), "x2": float(b["x"]) + float(b["w"]),
+                    "y2": float(b["y"]) + float(b["h"]), "track_id": int(r.get("track_id") or 0),
+                    "role": role, "team": a.get("team"),
+                    "jersey": None if a.get("jersey") is None else str(a["jersey"]),
+                    "score": 1.0, "role_confidence": None, "team_confidence": None,
+                    "jersey_confidence": None})
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{labels_path}: row {i} is not a game-state row: "
+                             f"{type(e).__name__} {e}") from None
+    for f in range(count):
+        status[f] = "ok" if f in cameras else "failed"
+    video = data.get("info", {}).get("name") or labels_path.stem
+    return VideoLabels(video, path, fps, width, height, [(0, count)], "soccernet-gsr",
+                       dict(boxes), cameras, status, {}, False, [], {}, images)
+
+
 class PitchTargets:
     """Template keypoints and sampled template lines projected by a frame's camera."""
 
@@ -207,7 +287,7 @@ def video_clips(labels: VideoLabels, options: ShardOptions, split: str, source: 
     pending: dict[int, bytes] = {}
     clips = iter(starts)
     start = next(clips)
-    for f, image in read_frames(labels.path, min(wanted), max(wanted) + 1, only=wanted):
+    for f, image in labels.read(wanted):
         canvas = np.zeros((options.size, options.size, 3), np.uint8)
         x0, y0 = int(round(ox)), int(round(oy))
         canvas[y0:y0 + h, x0:x0 + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
@@ -260,9 +340,10 @@ def clip_row(labels: VideoLabels, numbers: list[int], jpegs: list[bytes], option
             "keypoints": kps, "lines": lines, "events": events, "captions": captions}
 
 
-def write_shards(runs: list[str | os.PathLike], out: str | os.PathLike,
-                 options: ShardOptions) -> dict:
-    """Write the shards of every video of `runs` under `out`; returns the manifest."""
+def write_shards(runs: list[str | os.PathLike], out: str | os.PathLike, options: ShardOptions,
+                 gsr: list[tuple[str, str]] = ()) -> dict:
+    """Write the shards of every video of `runs`, and of each (labels JSON, video or image
+    folder) pair of `gsr`, under `out`; returns the manifest."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     targets = PitchTargets()
@@ -295,6 +376,20 @@ def write_shards(runs: list[str | os.PathLike], out: str | os.PathLike,
                              out / split / f"{video}.parquet", histograms, counts)
             histograms["split"][split] += n
             histograms["label_source"][labels.label_source] += n
+    for labels_path, media in gsr:
+        labels = load_gsr_labels(labels_path, media)
+        if labels.video in seen:
+            raise ValueError(f"video {labels.video!r} given twice ({seen[labels.video]}, "
+                             f"{labels_path})")
+        seen[labels.video] = labels_path
+        sources.append({"gsr": str(labels_path), "media": str(media)})
+        split = split_of(labels.video, options.split)
+        n = _write_video(labels, options, split, str(labels_path), targets,
+                         out / split / f"{labels.video}.parquet", histograms, counts)
+        histograms["split"][split] += n
+        histograms["label_source"][labels.label_source] += n
+    if not seen:
+        raise ValueError("nothing to shard: give run directories or --gsr pairs")
     manifest = {"options": asdict(options), "row_group_bytes": ROW_GROUP_BYTES,
                 "clips": counts["clips"], "frames": counts["frames"], "videos": len(seen),
                 "jpeg_bytes": counts["jpeg_bytes"], "file_bytes": counts["file_bytes"],

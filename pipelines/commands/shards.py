@@ -1,6 +1,7 @@
 """`soccerfactory shards RUN_DIR... --out DIR [--frames T] [--stride S] [--size PX]
-[--labels truth|annotated] [--split TRAIN,VAL,TEST]`: training shards from annotation runs
-(pipelines/shards.py: one Parquet row per clip, manifest.json beside them)."""
+[--labels truth|annotated] [--split TRAIN,VAL,TEST] [--gsr LABELS.json VIDEO_OR_IMAGES]...`:
+training shards from annotation runs and SoccerNet game-state labels (pipelines/shards.py: one
+Parquet row per clip, manifest.json beside them)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ HELP = "turn annotation runs into training shards (Parquet clips with every labe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument("runs", nargs="*", metavar="RUN_DIR")
+    parser.add_argument("--gsr", nargs=2, action="append", default=[],
+                        metavar=("LABELS.json", "VIDEO_OR_IMAGES"),
+                        help="also shard SoccerNet game-state labels with their video or image "
+                             "folder (repeatable)")
     parser.add_argument("--out", required=True, metavar="DIR")
     parser.add_argument("--frames", type=int, default=16, help="frames per clip (16)")
     parser.add_argument("--stride", type=int, default=2, help="source frames between them (2)")
@@ -30,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         shares = tuple(float(x) for x in args.split.split(","))
         options = ShardOptions(frames=args.frames, stride=args.stride, size=args.size,
                                labels=args.labels, split=shares)
-        manifest = write_shards(args.runs, args.out, options)
+        manifest = write_shards(args.runs, args.out, options, gsr=[tuple(g) for g in args.gsr])
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
