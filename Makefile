@@ -14,7 +14,7 @@ export YOLO_CONFIG_DIR := $(CURDIR)/.yolo
 export HF_HUB_OFFLINE := 1
 
 .PHONY: setup test test-fast demo annotate eval bench train train-detector lint clean \
-	setup-vllm test-vllm eval-spotting
+	setup-vllm test-vllm eval-spotting shards
 
 setup: $(VENV)/.installed
 
@@ -63,6 +63,13 @@ eval: setup
 	  $(VENV)/bin/soccerfactory annotate $(DATA)/videos/*.mp4 --out results/eval/videos --resume && \
 	  $(PY) -m factory.eval.consistency results/eval/videos --out results/eval/consistency.json; \
 	else echo "no videos in $(DATA)/videos: consistency skipped"; fi
+
+# Training shards from annotation runs: make shards RUNS="runs/a runs/b" [SHARDS=shards] [LABELS=truth]
+SHARDS ?= shards
+LABELS ?= annotated
+shards: setup
+	@if [ -z "$(RUNS)" ]; then echo 'usage: make shards RUNS="runs/a runs/b" [SHARDS=dir] [LABELS=truth|annotated]'; exit 2; fi
+	$(VENV)/bin/soccerfactory shards $(RUNS) --out $(SHARDS) --labels $(LABELS)
 
 # FOOTPASS spotting: the scorer against the official figures, then post-processing judged by
 # leave-one-game-out on the dev files (results/eval/spotting.json, a few minutes).
