@@ -151,7 +151,8 @@ def load_video_labels(run: RunDir, segments: list[dict], labels: str) -> VideoLa
             "score": 1.0 if use_truth else r["score"],
             "role_confidence": c.get("role_confidence"),
             "team_confidence": c.get("team_confidence"),
-            "jersey_confidence": c.get("jersey_confidence")})
+            "jersey_confidence": c.get("jersey_confidence"),
+            "pitch_x": r["pitch_x"], "pitch_y": r["pitch_y"]})
     cameras, status, errors = {}, {}, {}
     for r in calibration.to_pylist():
         status[r["frame"]] = r["status"]
@@ -228,13 +229,15 @@ def load_gsr_labels(labels_path: str | os.PathLike, media: str | os.PathLike) ->
             elif r.get("supercategory") == "object" and r.get("bbox_image"):
                 a, b = r.get("attributes") or {}, r["bbox_image"]
                 role = a.get("role") or "other"
+                pitch = r.get("bbox_pitch") or {}
                 boxes[frame].append({
                     "x1": float(b["x"]), "y1": float(b["y"]), "x2": float(b["x"]) + float(b["w"]),
                     "y2": float(b["y"]) + float(b["h"]), "track_id": int(r.get("track_id") or 0),
                     "role": role, "team": a.get("team"),
                     "jersey": None if a.get("jersey") is None else str(a["jersey"]),
                     "score": 1.0, "role_confidence": None, "team_confidence": None,
-                    "jersey_confidence": None})
+                    "jersey_confidence": None, "pitch_x": pitch.get("x_bottom_middle"),
+                    "pitch_y": pitch.get("y_bottom_middle")})
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{labels_path}: row {i} is not a game-state row: "
                              f"{type(e).__name__} {e}") from None

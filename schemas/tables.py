@@ -187,6 +187,8 @@ SHARD_BOX = pa.struct([
     _f("role_confidence", _f32, True),  # the tracklet's vote margins (null for truth)
     _f("team_confidence", _f32, True),
     _f("jersey_confidence", _f32, True),
+    _f("pitch_x", _f32, True),  # bottom-middle on the pitch, metres (null: no camera)
+    _f("pitch_y", _f32, True),
 ])
 SHARD_KEYPOINT = pa.struct([_f("id", pa.int16()), _f("x", _f32), _f("y", _f32),
                             _f("visible", _bool)])
@@ -204,7 +206,7 @@ SHARD_EVENT = pa.struct([
     _f("jersey", _str, True),
     _f("label", _str),  # a FOOTPASS action or one of vocab.EVENT_CLASSES
 ])
-SHARD_CLIPS = _schema("shard_clips", "1.0", [
+SHARD_CLIPS = _schema("shard_clips", "1.1", [
     _f("video", _str),
     _f("clip_id", _str),  # <video>:<first frame>
     _f("source", _str),  # the run directory or label file the clip came from

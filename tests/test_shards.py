@@ -92,6 +92,7 @@ def test_shards_hold_annotated_or_truth_labels(clip, run, tmp_path):
         assert [b["track_id"] for b in got_t] == src.track_id.tolist()
         assert np.allclose([b["x1"] for b in got_t], src.x1 * scale + ox, atol=1e-3)
         assert np.allclose([b["x1"] for b in got_a], (src.x1 + 2) * scale + ox, atol=1e-3)
+        assert np.allclose([b["pitch_x"] for b in got_t], src.pitch_x, atol=1e-4, equal_nan=True)
         assert {b["score"] for b in got_a} == {0.5} and {b["score"] for b in got_t} == {1.0}
         # Events and captions come from the truth whichever labels were chosen.
         assert ra["events"] == rt["events"] and ra["captions"] == rt["captions"]
