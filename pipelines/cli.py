@@ -14,6 +14,7 @@ COMMANDS = {
     "annotate": "pipelines.commands.annotate",
     "detect": "pipelines.commands.detect",
     "train-detector": "pipelines.commands.train_detector",
+    "train": "pipelines.commands.train",
     "spot": "pipelines.commands.spot",
     "shards": "pipelines.commands.shards",
     "eval-gsr": "pipelines.commands.eval_gsr",
