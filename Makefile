@@ -122,8 +122,11 @@ $(VLLM_VENV)/.installed: pyproject.toml
 test-vllm: setup-vllm
 	$(VLLM_PY) -m pytest -q tests/test_identity_vllm.py
 
+# Pre-train the SoccerMaster encoder on shards: make train SHARDS=dir [CONFIG=tiny|compact|paper|FILE] [STEPS=60]
 train: setup
-	@echo "make train: the SoccerMaster trainer is not built yet (its own issue)"; exit 1
+	@if [ ! -d "$(SHARDS)" ]; then echo 'usage: make train SHARDS=dir [CONFIG=tiny] [STEPS=60] [TRAIN_OUT=runs/train] (make shards RUNS=... writes them)'; exit 2; fi
+	$(VENV)/bin/soccerfactory train --shards $(SHARDS) --config $(or $(CONFIG),tiny) \
+	  --steps $(or $(STEPS),60) --out $(or $(TRAIN_OUT),runs/train)
 
 lint: setup
 	$(VENV)/bin/ruff check factory model pipelines schemas tests benchmarks
