@@ -41,3 +41,9 @@ EVENT_CLASSES = (
     "clearance", "lead to corner", "off-side", "var", "foul (no card)",
     "statistics and summary", "ball possession", "ball out of play",
 )
+
+# Event labels of a training clip (shard_clips `events.label`), as the trainer numbers them:
+# the 8 FOOTPASS actions in class order (1 drive .. 8 block), then the 24 EVENT_CLASSES.
+# FOOTPASS 'throw-in' and the event class 'throw in' are two entries on purpose: one is a
+# player's ball action, the other a match event.
+EVENT_VOCAB = tuple(FOOTPASS_ACTIONS[k] for k in sorted(FOOTPASS_ACTIONS)) + EVENT_CLASSES
