@@ -17,6 +17,7 @@ COMMANDS = {
     "train": "pipelines.commands.train",
     "spot": "pipelines.commands.spot",
     "shards": "pipelines.commands.shards",
+    "shards-read": "pipelines.commands.shards_read",
     "eval-gsr": "pipelines.commands.eval_gsr",
 }
 

@@ -444,3 +444,13 @@ def test_augment_call_is_per_clip_and_seeded(tmp_path):
 
 def test_team_names_match_the_flip_map():
     assert TEAMS == ("left", "right")  # team 0 <-> 1 under a flip relies on this order
+
+
+def test_shards_read_command(shard_set, capsys):
+    from pipelines.cli import main
+
+    assert main(["shards-read", str(shard_set), "--workers", "2"]) == 0
+    out = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    assert int(out["clips"]) == 13 and int(out["frames"]) == 26
+    assert float(out["frames_per_second"]) > 0 and float(out["peak_rss_mb"]) > 0
+    assert main(["shards-read", str(shard_set / "nothing")]) == 1
