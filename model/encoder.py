@@ -161,7 +161,9 @@ class SoccerMasterEncoder(nn.Module):
             return checkpoint(module, *args, use_reentrant=False)
         return module(*args)
 
-    def forward(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward_spatial(self, video: torch.Tensor) -> torch.Tensor:
+        """The first Ls layers alone, frame by frame: F_spa (B, T, h, w, d). What the pitch
+        heads read, and all that the exported pitch graph (model/export_pitch.py) runs."""
         b, t, c, height, width = video.shape
         if t > self.cfg.num_frames:
             raise ValueError(f"clip of {t} frames; the encoder was built for {self.cfg.num_frames}")
@@ -171,8 +173,12 @@ class SoccerMasterEncoder(nn.Module):
         x = self.patch_embed(x) + self._pos_embed(h, w)
         for blk in self.blocks[: self.cfg.spatial_layers]:
             x = self._run(blk, x)
-        spatial = x.reshape(b, t, h, w, -1)
-        x = (x.reshape(b, t, h * w, -1) + self.temporal_pos_embed[:, :t]).reshape(b * t, h * w, -1)
+        return x.reshape(b, t, h, w, -1)
+
+    def forward(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
+        spatial = self.forward_spatial(video)
+        b, t, h, w, _ = spatial.shape
+        x = (spatial.reshape(b, t, h * w, -1) + self.temporal_pos_embed[:, :t]).reshape(b * t, h * w, -1)
         for temporal, blk in zip(self.temporal_blocks, self.blocks[self.cfg.spatial_layers:]):
             x = self._run(temporal, x, t)
             x = self._run(blk, x)

@@ -32,22 +32,34 @@ class SoccerMaster(nn.Module):
         self.detection_loss = DetectionLoss(cfg["detection_loss"])
         self.loss_weights = cfg["loss_weights"]
 
-    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
-        """A collated batch (plus caption embeddings) -> {"loss": total, "loss/<head>": ...}."""
-        feats = self.encoder(batch["video"])
+    def predict(self, video: torch.Tensor) -> dict:
+        """Every head's raw output for a clip batch (B, T, 3, S, S): detection (a dict of boxes
+        and logits per frame and query), keypoint and line heatmap logits, event logits, unit
+        clip embeddings for the text head."""
+        feats = self.encoder(video)
         spatial, semantic = feats["spatial"], feats["semantic"]
-        det = self.detection_loss(self.detection(spatial), batch)
+        return {"detection": self.detection(spatial), "keypoints": self.keypoints(spatial),
+                "lines": self.lines(spatial), "events": self.events(semantic),
+                "text": self.text(semantic)}
+
+    def losses(self, pred: dict, batch: dict) -> dict[str, torch.Tensor]:
+        """{"loss": total, "loss/<head>": ..., "detection/<term>": ...} of predict's output."""
+        det = self.detection_loss(pred["detection"], batch)
         losses = {
             "detection": det["loss"],
-            "keypoints": keypoint_heatmap_loss(self.keypoints, self.keypoints(spatial), batch),
-            "lines": line_heatmap_loss(self.lines, self.lines(spatial), batch),
-            "events": event_classification_loss(self.events(semantic), batch),
-            "text": video_text_loss(self.text, self.text(semantic), batch),
+            "keypoints": keypoint_heatmap_loss(self.keypoints, pred["keypoints"], batch),
+            "lines": line_heatmap_loss(self.lines, pred["lines"], batch),
+            "events": event_classification_loss(pred["events"], batch),
+            "text": video_text_loss(self.text, pred["text"], batch),
         }
         out = {f"loss/{k}": v for k, v in losses.items()}
         out.update({f"detection/{k}": v for k, v in det.items() if k != "loss"})
         out["loss"] = sum(self.loss_weights[k] * v for k, v in losses.items())
         return out
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        """A collated batch (plus caption embeddings) -> {"loss": total, "loss/<head>": ...}."""
+        return self.losses(self.predict(batch["video"]), batch)
 
     def parameter_counts(self) -> dict[str, int]:
         counts = {"encoder": _count(self.encoder),

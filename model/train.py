@@ -221,10 +221,16 @@ def describe(cfg: dict) -> dict[str, int]:
 
 def train(cfg: dict, dataset: torch.utils.data.Dataset, collate: Callable[[Sequence], dict],
           out: str | Path, steps: int, stop_after: int | None = None, num_workers: int = 0,
-          progress: bool = True) -> list[dict]:
+          progress: bool = True, evaluate: Callable[[SoccerMaster, CaptionEmbeddings], dict]
+          | None = None) -> list[dict]:
     """Train for `steps` steps (continuing from OUT/checkpoint if there is one) and return the
     metrics of the steps run here. `stop_after` ends the process early, as a kill would, after
-    checkpointing: the schedule still spans `steps`."""
+    checkpointing: the schedule still spans `steps`.
+
+    `evaluate(model, captions) -> figures` (model.evaluate on held-out shards) runs on the
+    first rank every train.eval_every steps (0: never) and after the last step of the
+    schedule; each result is a line of OUT/eval.jsonl, the latest also OUT/eval.json. It
+    leaves the RNG states as they were, so evaluating does not change the loss sequence."""
     tc = cfg["train"]
     out = Path(out)
 
@@ -272,6 +278,11 @@ def train(cfg: dict, dataset: torch.utils.data.Dataset, collate: Callable[[Seque
         kept = [ln for ln in metrics_path.read_text().splitlines()
                 if ln.strip() and json.loads(ln)["step"] < start]
         metrics_path.write_text("".join(ln + "\n" for ln in kept))
+    eval_path = out / "eval.jsonl"
+    if master and eval_path.exists():  # likewise evaluations after the checkpoint's step
+        kept = [ln for ln in eval_path.read_text().splitlines()
+                if ln.strip() and json.loads(ln)["step"] <= start]
+        eval_path.write_text("".join(ln + "\n" for ln in kept))
     writer = None
     if master:
         try:
@@ -323,6 +334,15 @@ def train(cfg: dict, dataset: torch.utils.data.Dataset, collate: Callable[[Seque
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{row['loss']:.3f}")
+        every = tc.get("eval_every", 0)
+        if evaluate is not None and (step == steps or (every and step % every == 0)):
+            if master:
+                figures = {"step": step, **evaluate(raw_model, captions)}
+                with open(out / "eval.jsonl", "a") as f:
+                    f.write(json.dumps(figures) + "\n")
+                (out / "eval.json").write_text(json.dumps(figures, indent=1) + "\n")
+            if ddp:
+                dist.barrier()
         if step == stop or step % tc["checkpoint_every"] == 0:
             data_state = shard_position(dataset, ddp)
             if master:

@@ -2,11 +2,15 @@
 
     soccerfactory train --shards DIR --config tiny|compact|paper|FILE --steps N --out DIR
     soccerfactory train --config paper --describe        # parameter counts, then exit
+    soccerfactory train ... --eval-shards SHARDS/val [--eval-every N]   # held-out figures
     torchrun --nproc_per_node G -m pipelines.cli train ...   # DDP over G GPUs (and nodes)
 
 Writes DIR/metrics.jsonl (one line per step: step, loss, loss/detection, loss/keypoints,
 loss/lines, loss/events, loss/text, ...), DIR/checkpoint/ (safetensors) and DIR/tensorboard/;
-rerunning the same command continues from the checkpoint. The loop is model/train.py.
+rerunning the same command continues from the checkpoint. The loop is model/train.py. With
+--eval-shards, every head is evaluated on those clips (model/evaluate.py: detection mAP,
+keypoint PCK, event accuracy, text-to-video top-1) every N steps and after the last one:
+DIR/eval.jsonl, the latest in DIR/eval.json.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grad-checkpointing", action="store_true",
                         help="recompute encoder blocks in the backward pass (less memory)")
     parser.add_argument("--workers", type=int, default=2, help="data-loader workers (2)")
+    parser.add_argument("--eval-shards", metavar="DIR",
+                        help="held-out shard folder to evaluate every head on (e.g. SHARDS/val)")
+    parser.add_argument("--eval-every", type=int, metavar="N",
+                        help="evaluate every N steps as well as at the end (config's, 0)")
     parser.add_argument("--describe", action="store_true",
                         help="print `parameters N` and per-part counts, then exit")
 
@@ -48,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         cfg["encoder"]["weights"] = args.weights
     if args.grad_checkpointing:
         cfg["encoder"]["grad_checkpointing"] = True
+    if args.eval_every is not None:
+        cfg["train"]["eval_every"] = args.eval_every
     if args.describe:
         counts = describe(cfg)
         print(f"parameters {counts.pop('total')}")
@@ -63,8 +73,23 @@ def run(args: argparse.Namespace) -> int:
     train_dir = shards / "train" if (shards / "train").is_dir() else shards  # the writer's layout
     dataset = ShardDataset(train_dir, seed=cfg["train"]["seed"],
                            frames=cfg["encoder"]["num_frames"])
+    evaluate = None
+    if args.eval_shards:
+        from model.evaluate import eval_dataset
+        from model.evaluate import evaluate as evaluate_heads
+
+        try:
+            held_out, eval_collate = eval_dataset(args.eval_shards, cfg)
+        except FileNotFoundError as e:
+            print(f"error: --eval-shards: {e}", file=sys.stderr)
+            return 2
+
+        def evaluate(model, captions):
+            return evaluate_heads(model, held_out, eval_collate, captions,
+                                  cfg["train"]["batch_size"])
     try:
-        history = train(cfg, dataset, collate, args.out, args.steps, num_workers=args.workers)
+        history = train(cfg, dataset, collate, args.out, args.steps, num_workers=args.workers,
+                        evaluate=evaluate)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
