@@ -241,14 +241,18 @@ def to_sample(rec: ClipRecord, frames: int | Sequence[int] | None = None) -> dic
     jpegs = rec.jpeg if keep is None else [rec.jpeg[i] for i in keep]
     first = decode_jpeg(jpegs[0])
     h, w = first.shape[:2]
-    video = torch.empty((len(jpegs), 3, h, w), dtype=torch.float32)
+    # HWC uint8 -> CHW float32 through cv2.split and numpy: single-threaded and 2-10x faster
+    # than a strided torch copy, whose intra-op threads spin on a busy machine.
+    video = np.empty((len(jpegs), 3, h, w), np.float32)
     for i, data in enumerate(jpegs):
         img = first if i == 0 else decode_jpeg(data)
         if img.shape != first.shape:
             raise ValueError(f"clip {rec.clip_id}: frame {i} is {img.shape}, frame 0 "
                              f"{first.shape}")
-        video[i].copy_(torch.from_numpy(img).permute(2, 0, 1))  # uint8 HWC -> float CHW
-    video.mul_(1.0 / 255.0)
+        for c, plane in enumerate(cv2.split(img)):
+            video[i, c] = plane
+    np.multiply(video, np.float32(1 / 255), out=video)
+    video = torch.from_numpy(video)
     sample = {"clip_id": rec.clip_id, "video": video}
     for k, v in labels.items():
         sample[k] = torch.from_numpy(np.array(v))  # a copy: row-group arrays are read-only
