@@ -188,3 +188,40 @@ def test_captions_vary_and_say_who_what_where():
     assert zone(-45, 2) == "in the left penalty area" and zone(0, 0) == "in midfield"
     assert zone(40, 30) == "out wide in the right third"
     assert clip_captions("v", 0, [], {}, {0: "not-a-pitch-view"})[0].lower().count("close") >= 1
+
+
+def _read_all(folder, workers: int, ranks: int) -> list[str]:
+    from torch.utils.data import DataLoader
+
+    from model.data import ShardDataset, collate
+
+    ids = []
+    for rank in range(ranks):
+        ds = ShardDataset(folder, rank=rank, world_size=ranks, shuffle_buffer=4, seed=1)
+        loader = DataLoader(ds, batch_size=2, num_workers=workers, collate_fn=collate)
+        for batch in loader:
+            assert batch["video"].shape[1:] == (4, 3, 96, 96)
+            ids += list(batch["clip_id"])
+    return ids
+
+
+@pytest.mark.slow
+def test_a_cpu_preset_run_becomes_shards_the_reader_streams_once(tmp_path):
+    """The issue's goal on a short clip: annotate with the cpu preset, write truth and annotated
+    shards, read them across workers and ranks: every clip exactly once, both label kinds."""
+    from factory.synth import render_clip
+
+    clip = render_clip(tmp_path / "clip", seconds=3.0, seed=4, width=320, height=180)
+    run = tmp_path / "run"
+    assert cli(["annotate", str(clip.video_path), "--out", str(run), "--serial"]) == 0
+    for labels in ("annotated", "truth"):
+        out = tmp_path / labels
+        manifest = write_shards([run], out, ShardOptions(frames=4, stride=3, size=96,
+                                                         labels=labels))
+        expected = sorted(r["clip_id"] for r in _rows(out))
+        assert len(expected) == manifest["clips"] > 0
+        for workers, ranks in ((0, 1), (2, 2)):
+            assert sorted(_read_all(out, workers, ranks)) == expected
+    annotated = _rows(tmp_path / "annotated")
+    assert any(len(b) for r in annotated for b in r["boxes"])
+    assert any(r["events"] for r in annotated) and all(r["captions"] for r in annotated)
