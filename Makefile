@@ -84,6 +84,7 @@ bench: setup
 	$(PY) benchmarks/bench_detection.py
 	$(PY) benchmarks/bench_pipeline.py
 	$(PY) benchmarks/bench_identity_vlm.py
+	$(PY) benchmarks/bench_shard_reader.py
 
 # A YOLO person / ball detector trained here (synthetic frames + Roboflow train, validated on
 # Roboflow valid). The default is the CPU schedule (its training fitted into HOURS, all of it
