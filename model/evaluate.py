@@ -118,7 +118,7 @@ class _Accumulator:
         keep = batch["has_caption"].cpu().numpy()
         self.video_emb.append(video.float().cpu().numpy()[keep])
         self.text_emb.append(batch["caption_embedding"].float().cpu().numpy()[keep])
-        self.caption_sets += [tuple(c) for c, k in zip(batch["captions"], keep) if k]
+        self.caption_sets += [tuple(sorted(c)) for c, k in zip(batch["captions"], keep) if k]
 
     def figures(self) -> dict:
         out: dict = {"clips": self.clips}

@@ -80,8 +80,9 @@ class CaptionEmbeddings:
 
     def attach(self, batch: dict) -> dict:
         """Add caption_embedding (B, dim), has_caption (B) and same_caption (B, B) to a batch:
-        a clip's captions averaged; clips with identical caption sets count as positives."""
-        caps = [tuple(c) for c in batch["captions"]]
+        a clip's captions averaged; clips with the same caption set (in any order) count as
+        positives."""
+        caps = [tuple(sorted(c)) for c in batch["captions"]]  # a set: the writer shuffles phrasings
         emb = np.zeros((len(caps), self.dim), np.float32)
         for i, c in enumerate(caps):
             if c:

@@ -225,3 +225,12 @@ def test_train_command_evaluates_held_out_shards(tmp_path, capsys):
     assert again["step"] == 4
     for key in ("detection/mAP", "keypoints/pck@0.05", "events/exact_match", "text/top1"):
         assert again[key] == pytest.approx(lines[-1][key]), key
+
+
+def test_caption_sets_match_in_any_order():
+    # the shard writer shuffles a clip's phrasings: the same set is the same caption
+    batch = {"captions": [["b a", "c"], ["c", "b a"], ["d"], []]}
+    out = CaptionEmbeddings("hashing").attach(batch)
+    assert out["same_caption"][0].tolist() == [True, True, False, False]
+    torch.testing.assert_close(out["caption_embedding"][0], out["caption_embedding"][1])
+    assert out["has_caption"].tolist() == [True, True, True, False]
