@@ -234,3 +234,33 @@ def test_caption_sets_match_in_any_order():
     assert out["same_caption"][0].tolist() == [True, True, False, False]
     torch.testing.assert_close(out["caption_embedding"][0], out["caption_embedding"][1])
     assert out["has_caption"].tolist() == [True, True, True, False]
+
+
+@pytest.mark.slow
+def test_train_command_under_torchrun_two_cpu_processes(tmp_path):
+    """DDP path (gloo on CPU): two ranks train on one shard set and write one metrics file."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from schemas.validate import from_rows
+
+    (tmp_path / "shards" / "train").mkdir(parents=True)
+    rows = _shard_rows(FixtureDataset(4, seed=0).samples)
+    pq.write_table(from_rows(rows, "shard_clips"), tmp_path / "shards" / "train" / "a.parquet")
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"base": "tiny", "text": {"encoder": "hashing"}}))
+    torchrun = Path(sys.executable).with_name("torchrun")
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "pipelines.cli",
+                           "train", "--shards", str(tmp_path / "shards"), "--config",
+                           str(config), "--steps", "3", "--out", str(out), "--workers", "0"],
+                          capture_output=True, text=True, timeout=600, env=env,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [0, 1, 2]  # rank 0 writes, once per step
