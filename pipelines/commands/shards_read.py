@@ -1,8 +1,9 @@
 """`soccerfactory shards-read DIR [--workers N] [--seconds S]`: stream a shard set through the
 training reader (model.data.ShardDataset in a DataLoader) and print how fast it decodes.
 
-One pass over every clip, or S seconds if given. Start-up is not timed: each worker signals once
-it is up, and the clock starts when all have. The dataset splits rows within row groups, so
+One pass over every clip, or S seconds if given. Start-up is not timed: the clock starts at the
+first clip (a worker that starts later than the first adds its start-up to the timed part; with
+more than a few clips per worker that is small). The dataset splits rows within row groups, so
 even a shard set of one row group keeps every worker busy. Prints `frames_per_second N`,
 `clips N` and the peak resident memory: resource.getrusage of this process plus each worker's
 own (forked workers share the parent's pages and count them again, so the sum overstates).
@@ -32,32 +33,18 @@ def _record_peak(slots, worker_id: int) -> None:
     slots[worker_id] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-class _StartGate:
-    """worker_init_fn: a worker says it is up, then waits until every worker is; at its exit
-    it records its own peak RSS (RUSAGE_CHILDREN would not do: it is the largest child ever
-    reaped, and importing torch already reaps a bigger one than a reader worker)."""
+class _PeakRecorder:
+    """worker_init_fn: at its exit a worker records its own peak RSS (RUSAGE_CHILDREN would not
+    do: it is the largest child ever reaped, and importing torch already reaps a bigger one
+    than a reader worker)."""
 
     def __init__(self, ctx, workers: int):
-        self.ready = ctx.Semaphore(0)
-        self.go = ctx.Event()
         self.peak_kib = ctx.Array("d", workers)
-        self.workers = workers
 
     def __call__(self, worker_id: int) -> None:
         from multiprocessing.util import Finalize
 
-        import cv2
-
-        cv2.setNumThreads(1)  # one core per worker, like torch in a DataLoader worker
         Finalize(None, _record_peak, (self.peak_kib, worker_id), exitpriority=10)
-        self.ready.release()
-        self.go.wait()
-
-    def open(self) -> None:
-        for _ in range(self.workers):
-            if not self.ready.acquire(timeout=300):
-                raise RuntimeError("data-loader workers did not start within 300 s")
-        self.go.set()
 
 
 def run(args) -> int:
@@ -67,6 +54,7 @@ def run(args) -> int:
     import sys
     import time
 
+    import cv2
     from torch.utils.data import DataLoader
 
     from model.data import ShardDataset
@@ -79,27 +67,33 @@ def run(args) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    # One OpenCV thread per process, set before the workers fork (changing OpenCV's thread
+    # pool inside a forked child can hang on the parent's pool).
+    cv2.setNumThreads(1)
     ctx = multiprocessing.get_context("fork")
-    gate = _StartGate(ctx, args.workers) if args.workers else None
+    peaks = _PeakRecorder(ctx, args.workers) if args.workers else None
     loader = DataLoader(dataset, batch_size=None, num_workers=args.workers,
-                        worker_init_fn=gate, multiprocessing_context=ctx if gate else None)
+                        worker_init_fn=peaks, multiprocessing_context=ctx if peaks else None)
     it = iter(loader)
-    if gate is not None:
-        gate.open()
+    first = next(it, None)  # start-up (worker start, first row group) is counted, not timed
+    clips = int(first is not None)
+    frames = int(first["video"].shape[0]) if first is not None else 0
+    timed = 0
     start = time.perf_counter()
-    clips = frames = 0
     for sample in it:
         clips += 1
         frames += int(sample["video"].shape[0])
+        timed += int(sample["video"].shape[0])
         if args.seconds is not None and time.perf_counter() - start >= args.seconds:
             break
     seconds = time.perf_counter() - start
+    rate = timed / seconds if timed else 0.0
     del it, loader  # shuts the workers down, so their peak memory is counted as children's
     gc.collect()
     mb = 1 / 1024  # ru_maxrss is in KiB on Linux
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * mb
-    workers = [v * mb for v in gate.peak_kib] if gate is not None else []
-    print(f"frames_per_second {frames / seconds:.1f}")
+    workers = [v * mb for v in peaks.peak_kib] if peaks is not None else []
+    print(f"frames_per_second {rate:.1f}")
     print(f"clips {clips}")
     print(f"frames {frames}")
     print(f"seconds {seconds:.3f}")
