@@ -95,6 +95,23 @@ TRACKS = _schema("tracks", "1.0", [
     _f("pitch_y", _f32, True),
 ])
 
+# The repair stage's output (factory/repair): the tracks with ids unique within the VIDEO after
+# segment joins, identity-switch splits and fragment merges, plus the boxes gap recovery added.
+REPAIRED_TRACKS = _schema("repaired_tracks", "1.0", [
+    *_FRAME_KEYS,
+    _f("track_id", _i64),  # unique within the video, 1..N in order of first appearance
+    *_BOX,
+    _f("score", _f32),  # a recovered box: the recovery backend's confidence
+    _f("class", _str),
+    _f("source", _str),  # vocab.BOX_SOURCES
+    _f("embedding", pa.list_(_f32), True),
+    _f("pitch_x", _f32, True),
+    _f("pitch_y", _f32, True),
+    _f("source_track_id", _i64),  # the tracks table's id (unique within the shot)
+    _f("recovered", _bool),  # box added by gap recovery (or the tracker's own backfill)
+    _f("id_fixed", _bool),  # id changed by an identity-switch split or a fragment merge
+])
+
 # One row per crop sampled from a track (factory/identity/crops.py): the few most readable
 # ones are read; others are sampled only for the kit's appearance (reader null, jersey null).
 READINGS = _schema("readings", "1.1", [
@@ -124,9 +141,10 @@ GAMESTATE = _schema("gamestate", "1.0", [
 ])
 
 VOTE = pa.struct([_f("value", _str), _f("count", _i32), _f("weight", _f32)])
-# The (shot, track id) pairs of `tracks` that one tracklet joins.
+# The (shot, track id) pairs of `repaired_tracks` that one tracklet joins (2.0: ids of the
+# repaired tracks, unique within the video; 1.x named the tracks table's per-shot ids).
 PART = pa.struct([_f("shot", _i32), _f("track_id", _i64)])
-TRACKLETS = _schema("tracklets", "1.1", [
+TRACKLETS = _schema("tracklets", "2.0", [
     _f("video", _str),
     _f("track_id", _i64),  # unique within the video; the gamestate's track id
     _f("shots", pa.list_(_i32)),
@@ -246,6 +264,6 @@ ERRORS = _schema("errors", "1.0", [
 
 SCHEMAS: dict[str, pa.Schema] = {
     s.metadata[SCHEMA_NAME_KEY].decode(): s
-    for s in (SEGMENTS, CALIBRATION, DETECTIONS, TRACKS, READINGS, GAMESTATE, TRACKLETS,
+    for s in (SEGMENTS, CALIBRATION, DETECTIONS, TRACKS, REPAIRED_TRACKS, READINGS, GAMESTATE, TRACKLETS,
               EVENTS, SYNTH_PERSONS, SHARD_CLIPS, ERRORS)
 }

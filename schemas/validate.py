@@ -30,6 +30,8 @@ _VOCAB_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("detections", "team"): vocab.TEAMS,
     ("tracks", "class"): vocab.DETECTION_CLASSES,
     ("tracks", "source"): vocab.BOX_SOURCES,
+    ("repaired_tracks", "class"): vocab.DETECTION_CLASSES,
+    ("repaired_tracks", "source"): vocab.BOX_SOURCES,
     ("readings", "role"): vocab.ROLES,
     ("gamestate", "role"): vocab.ROLES + ("ball",),
     ("gamestate", "team"): vocab.TEAMS,

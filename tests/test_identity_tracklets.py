@@ -1,10 +1,11 @@
-"""The tracklets stage (joins, roles, teams, votes) and the gamestate it resolves."""
+"""The tracklets stage (roles, teams, votes on repaired tracks) and the gamestate it resolves."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from factory.identity.tracklets_stage import TrackletsStage
+from factory.repair.stage import RepairStage
 from factory.resolve.stage import ResolveStage
 from schemas.validate import from_rows
 
@@ -15,6 +16,13 @@ def _row(frame, tid, x, colour, cls="person", pitch_x=None, pitch_y=0.0):
     return {"video": "v", "shot": 0, "frame": frame, "track_id": tid, "x1": x, "y1": 300.0,
             "x2": x + 20, "y2": 360.0, "score": 0.9, "class": cls, "source": "detector",
             "embedding": colour, "pitch_x": pitch_x, "pitch_y": pitch_y}
+
+
+def _repaired(rows, readings=()):
+    """The repair stage's table of these tracks (no video: no gap recovery)."""
+    return RepairStage({"recovery": "none"}).run(
+        SEGMENT, {"tracks": from_rows(rows, "tracks"),
+                  "readings": from_rows(list(readings), "readings"), "calibration": None})
 
 
 def _reading(frame, tid, jersey, confidence):
@@ -44,9 +52,10 @@ def test_tracks_cut_by_a_segment_are_joined_and_roles_teams_and_numbers_voted():
     rows, people = _match()
     readings = [_reading(2, 1, "7", 0.9), _reading(9, 1, "7", 0.8), _reading(4, 2, "9", 0.6),
                 _reading(5, 3, "4", 0.7), _reading(6, 3, "11", 0.65)]
-    tracks = from_rows(rows, "tracks")
+    tracks = _repaired(rows, readings)
     stage = TrackletsStage({"team_feature": "embedding"})
-    tl = stage.run(SEGMENT, {"tracks": tracks, "readings": from_rows(readings, "readings")})
+    tl = stage.run(SEGMENT, {"repaired_tracks": tracks,
+                             "readings": from_rows(readings, "readings")})
     by_id = {r["track_id"]: r for r in tl.to_pylist()}
     assert len(by_id) == len(people) + 1  # joined across the cut; the ball its own
     for k, (_, _, team) in enumerate(people[:-1]):
@@ -56,7 +65,8 @@ def test_tracks_cut_by_a_segment_are_joined_and_roles_teams_and_numbers_voted():
     assert by_id[2]["jersey"] is None  # read once, weakly
     assert by_id[3]["jersey"] is None  # two numbers, neither clearly
     assert by_id[len(people) + 1]["role"] == "ball"
-    gs = ResolveStage({}).run(SEGMENT, {"tracks": tracks, "tracklets": tl}).to_pylist()
+    gs = ResolveStage({}).run(SEGMENT, {"repaired_tracks": tracks,
+                                        "tracklets": tl}).to_pylist()
     assert len(gs) == len(rows)
     assert {r["jersey"] for r in gs if r["track_id"] == 1} == {"7"}
     assert {r["track_id"] for r in gs if r["frame"] in (14, 15) and r["x1"] == 40.0} == {1}
@@ -70,7 +80,7 @@ def test_a_graphic_fixed_in_the_image_and_people_off_the_pitch_are_other():
         rows.append(_row(f, 501 if f < 15 else 1_000_501, 1200.0, [0.2, 0.9, 0.9],
                          pitch_x=10.0, pitch_y=45.0))  # a steward behind the boards
     tl = TrackletsStage({"team_feature": "embedding"}).run(
-        SEGMENT, {"tracks": from_rows(rows, "tracks"), "readings": from_rows([], "readings")})
+        SEGMENT, {"repaired_tracks": _repaired(rows), "readings": from_rows([], "readings")})
     roles = {r["track_id"]: r["role"] for r in tl.to_pylist()}
     assert sorted(roles.values()).count("other") == 2
 
@@ -79,9 +89,8 @@ def test_a_resolve_without_its_tracklets_is_a_clear_error():
     import pytest
 
     rows, _ = _match(4)
-    tracks = from_rows(rows, "tracks")
     with pytest.raises(ValueError, match="rerun the tracklets stage"):
-        ResolveStage({}).run(SEGMENT, {"tracks": tracks,
+        ResolveStage({}).run(SEGMENT, {"repaired_tracks": _repaired(rows),
                                        "tracklets": from_rows([], "tracklets")})
 
 

@@ -43,14 +43,19 @@ def test_serial_run_writes_tables_markers_manifest_summary(tmp_path, clips):
     assert min((run.root / "calibration" / "video=clip_a").glob("*.parquet")).name \
         == "part-00000.parquet"
     gs = run.read("gamestate")
-    assert gs.num_rows == run.read("tracks").num_rows > 0
+    repaired = run.read("repaired_tracks")
+    assert gs.num_rows == repaired.num_rows >= run.read("tracks").num_rows > 0
+    # Every tracked box survives repair; the rest are boxes recovery added.
+    assert (repaired.num_rows - sum(repaired.column("recovered").to_pylist())
+            <= run.read("tracks").num_rows)
+    assert gs.column("recovered").to_pylist() == repaired.column("recovered").to_pylist()
     # Four people in four colours: two teams, the odd ones out may be called referees.
     assert {"left", "right"} <= set(gs.column("team").to_pylist()) <= {"left", "right", None}
     for name in ("calibration", "detections", "tracks"):
         assert len(list((run.root / "_done" / name / "clip_a").glob("*.json"))) == 3
     manifest = json.loads((run.root / "manifest.json").read_text())
     assert set(manifest["stages"]) == {"calibration", "detections", "tracks", "readings",
-                                       "tracklets", "gamestate"}
+                                       "repaired_tracks", "tracklets", "gamestate"}
     assert manifest["versions"]["pyarrow"]
     saved = json.loads((run.root / "summary.json").read_text())
     assert saved["stages"]["detections"]["frames"] == 32

@@ -129,7 +129,7 @@ class TinyTracks(Stage):
 def preset_yaml(path: Path, detection="test_pipeline_stages:TinyDetection",
                 detection_config=None, calibration_config=None, exports=False,
                 segment_frames=8, gpu_resource="GPU") -> Path:
-    """A preset running the tiny stages and the real identity and resolve stages."""
+    """A preset running the tiny stages and the real identity, repair and resolve stages."""
     import yaml
 
     cfg = {
@@ -141,6 +141,8 @@ def preset_yaml(path: Path, detection="test_pipeline_stages:TinyDetection",
             "tracks": {"class": "test_pipeline_stages:TinyTracks"},
             "readings": {"class": "factory.identity.readings_stage:ReadingsStage",
                          "config": {"reader": "none"}},
+            "repaired_tracks": {"class": "factory.repair.stage:RepairStage",
+                                "config": {"recovery": "motion"}},
             "tracklets": {"class": "factory.identity.tracklets_stage:TrackletsStage",
                           "config": {"team_feature": "embedding"}},
             "gamestate": {"class": "factory.resolve.stage:ResolveStage"},

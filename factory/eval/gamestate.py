@@ -20,9 +20,9 @@ tracking.py. Per seed, one JSON line:
 
   gs_hota, gs_deta, gs_assa   GS-HOTA and its detection and association accuracies
   hota, deta, assa, idf1      box IoU figures (idf1 = idf1_after)
-  idf1_before, idf1_after     IDF1 of the tracks table (one id per shot and track) and of the
-                              gamestate table. Until the repair steps of issue #22 land, this is
-                              the tracker's output against the tracklets' video-unique ids.
+  idf1_before, idf1_after     IDF1 of the tracks table (one id per shot and track: the
+                              tracker's output) and of the gamestate table (after repair:
+                              factory/repair, the repaired_tracks stage)
   cross_shot_recall           over true players and goalkeepers matched in two or more shots:
                               the share that carry one predicted track id in all those shots
                               (in each shot, the id most of the person's matched boxes carry)
@@ -30,6 +30,7 @@ tracking.py. Per seed, one JSON line:
                               where the id follows the same true person in both (in each shot,
                               the person most of its matched boxes are on); null with no pair
   cross_shot_players, cross_shot_pairs   the counts these two are taken over
+  repair_ms_per_frame         CPU milliseconds of the repaired_tracks stage per frame
 Boxes are matched to truth for the cross-shot figures by IoU >= 0.5, one to one per frame
 (identity.match_to_truth). gs_hota, hota and the cross-shot figures are of the gamestate table.
 
@@ -38,7 +39,7 @@ swapped ids, cut tracks and dropped boxes injected, seeded by the seed
 (factory/eval/gamestate_faults.py); readings, tracklets and gamestate run on them as usual.
 
     .venv/bin/python -m factory.eval.gamestate [--seconds 20] [--seeds 1 2] [--faults]
-        [--preset broadcast] [--keep DIR]
+        [--preset broadcast] [--keep DIR] [--repair JSON]
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def _mode(values: pd.Series):
 
 
 def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
-                  faults: bool) -> dict:
+                  faults: bool, repair_config: dict | None = None) -> dict:
     """Run the stages on a synthetic clip (rendered into clip_dir or reused from it) and score
     them; with faults, on faulty true tracks instead of detection and tracking."""
     from factory.eval.gamestate_faults import faulty_tracks
@@ -165,8 +166,9 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
         truth = person_truth(clip.truth_dir)
         return faulty_tracks(truth[truth.shot == shot], segment, seed)
 
+    timings: dict = {}
     clip, tables, _ = run_stages(clip_dir, seconds, seed, preset, {}, {},
-                                 tracks_of if faults else None)
+                                 tracks_of if faults else None, repair_config, timings)
     truth = synthetic_truth(clip.truth_dir)
     counted_truth = truth[~truth.ignore]
     frames = range(clip.num_frames)
@@ -181,7 +183,8 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     return {"preset": preset, "seed": seed, "seconds": seconds, "faults": faults,
             "frames": clip.num_frames, "shots": len(clip.shots), **after,
             "idf1_before": score(counted_truth, tracks, frames)["idf1"],
-            "idf1_after": after["idf1"], **cross_shot(gamestate, truth)}
+            "idf1_after": after["idf1"], **cross_shot(gamestate, truth),
+            "repair_ms_per_frame": 1000.0 * timings["repair"] / clip.num_frames}
 
 
 def main(argv=None) -> int:
@@ -192,15 +195,19 @@ def main(argv=None) -> int:
     p.add_argument("--faults", action="store_true",
                    help="score faulty true tracks instead of detection and tracking")
     p.add_argument("--keep", metavar="DIR", help="render clips into DIR/<seed> and reuse them")
+    p.add_argument("--repair", default="{}",
+                   help="repaired_tracks stage keys as JSON (default: the cpu preset's)")
     args = p.parse_args(argv)
+    repair = json.loads(args.repair)
     for seed in args.seeds:
         if args.keep:
             clip_dir = Path(args.keep) / str(seed)
             clip_dir.mkdir(parents=True, exist_ok=True)
-            run = evaluate_clip(clip_dir, args.seconds, seed, args.preset, args.faults)
+            run = evaluate_clip(clip_dir, args.seconds, seed, args.preset, args.faults, repair)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                run = evaluate_clip(Path(tmp), args.seconds, seed, args.preset, args.faults)
+                run = evaluate_clip(Path(tmp), args.seconds, seed, args.preset, args.faults,
+                                    repair)
         print(json.dumps(run), flush=True)
     return 0
 

@@ -85,7 +85,12 @@ def identity_figures(tracks: pd.DataFrame, readings: pd.DataFrame, tracklets: pd
 
     # Crops read, against the truth at their frame.
     key = ["shot", "frame", "track_id"]
-    read = readings[readings.reader.notna()].merge(tracks[key + ["truth"]], on=key, how="left")
+    read_from = tracks  # readings name the tracks table's ids; repaired tracks keep them
+    if "source_track_id" in tracks.columns:
+        read_from = (tracks.sort_values("recovered", kind="stable")
+                     .assign(track_id=lambda d: d.source_track_id).drop_duplicates(key))
+    read = readings[readings.reader.notna()].merge(read_from[key + ["truth"]], on=key,
+                                                   how="left")
     read = read[read.truth >= 0]
     read_ok = np.array([bool(readable.get((f, t), False)) for f, t in zip(read.frame, read.truth)])
     true_jersey = people.jersey.reindex(read.truth).to_numpy()
@@ -137,16 +142,20 @@ def _mean(values) -> float | None:
 
 
 def run_stages(clip_dir: Path, seconds: float, seed: int, preset: str, readings_config: dict,
-               tracklets_config: dict, tracks_of=None):
+               tracklets_config: dict, tracks_of=None, repair_config: dict | None = None,
+               timings: dict | None = None):
     """Render a synthetic clip into clip_dir (or reuse one rendered there with the same
     settings) and run the cpu preset's stages on it with the true cameras: detection and
     tracking per shot (or tracks_of(clip, shot_index, segment) -> tracks table in their
-    place), readings per shot, tracklets and gamestate per video. Returns the clip, the tables
-    (tracks, readings, tracklets, gamestate) and the CPU seconds of readings + tracklets."""
+    place), readings per shot, repair, tracklets and gamestate per video (repair_config: the
+    repaired_tracks stage's keys; None: its defaults, the cpu preset's). Returns the clip, the
+    tables (tracks, readings, repaired_tracks, tracklets, gamestate) and the CPU seconds of readings +
+    tracklets; `timings`, when given, gets the CPU seconds of repair under "repair"."""
     from factory.detection.stage import DetectionStage
     from factory.eval.tracking import SETTINGS_FILE, _cached_clip, _clip_settings
     from factory.identity.readings_stage import ReadingsStage
     from factory.identity.tracklets_stage import TrackletsStage
+    from factory.repair.stage import RepairStage
     from factory.resolve.stage import ResolveStage
     from factory.synth import render_clip
     from factory.tracking.stage import TrackingStage
@@ -181,12 +190,18 @@ def run_stages(clip_dir: Path, seconds: float, seed: int, preset: str, readings_
     whole = {**video_row, "shot": 0, "segment": 0, "start_frame": 0,
              "end_frame": clip.num_frames}
     t0 = time.process_time()
-    tracklets = TrackletsStage(tracklets_config).run(whole, {"tracks": tracks_t,
+    repaired = RepairStage(repair_config or {}).run(
+        whole, {"tracks": tracks_t, "readings": readings_t, "calibration": calibration})
+    if timings is not None:
+        timings["repair"] = time.process_time() - t0
+    t0 = time.process_time()
+    tracklets = TrackletsStage(tracklets_config).run(whole, {"repaired_tracks": repaired,
                                                              "readings": readings_t})
     seconds_identity += time.process_time() - t0
-    gamestate = ResolveStage({}).run(whole, {"tracks": tracks_t, "tracklets": tracklets})
-    tables = {"tracks": tracks_t, "readings": readings_t, "tracklets": tracklets,
-              "gamestate": gamestate}
+    gamestate = ResolveStage({}).run(whole, {"repaired_tracks": repaired,
+                                             "tracklets": tracklets})
+    tables = {"tracks": tracks_t, "readings": readings_t, "repaired_tracks": repaired,
+              "tracklets": tracklets, "gamestate": gamestate}
     return clip, tables, seconds_identity
 
 
@@ -199,7 +214,8 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     truth = person_truth(clip.truth_dir)
     persons = pq.read_table(clip.truth_dir / "synth_persons.parquet",
                             columns=["frame", "track_id", "jersey_readable"]).to_pandas()
-    figures = identity_figures(tables["tracks"].to_pandas(), tables["readings"].to_pandas(),
+    figures = identity_figures(tables["repaired_tracks"].to_pandas(),
+                               tables["readings"].to_pandas(),
                                tables["tracklets"].to_pandas(), truth, persons)
     return {"preset": preset, "seed": seed, "seconds": seconds, "frames": clip.num_frames,
             **figures, "gamestate_rows": tables["gamestate"].num_rows,

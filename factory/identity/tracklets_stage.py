@@ -1,9 +1,9 @@
-"""The tracklets stage: tracks + readings -> tracklets, once per video.
+"""The tracklets stage: repaired_tracks + readings -> tracklets, once per video.
 
-1. Track ids become unique within the video: (shot, track id) pairs renumbered 1..N in order
-   of first appearance; a track ending on frame f and one starting on f + 1 in the same shot
-   with overlapping boxes (IoU >= 0.3, Hungarian matching with scipy) are one track cut by a
-   segment boundary and are joined. (The repair issue adds its steps here, before voting.)
+1. Each repaired track (factory/repair: ids unique within the video, segment cuts joined,
+   switches split, fragments merged) is one tracklet under its id; the readings, sampled per
+   segment on the tracks table, follow the box they were read from through (shot,
+   source_track_id, frame).
 2. Each tracklet is summarised: boxes, frames, mean pitch position, mean ReID embedding, mean
    kit colour of its sampled crops, the detector's classes.
 3. Things that are not people of the match become role `other`: a box fixed in the image while
@@ -38,47 +38,21 @@ from factory.identity.voting import VotingPolicy, as_rows, decide, tally
 from factory.stage import Resources, Stage
 from schemas.validate import from_rows
 
-MIN_JOIN_IOU = 0.3
 EMBEDDINGS_PER_TRACK = 32  # averaged per tracklet; more adds time, not accuracy
 
 
-def segment_joins(tracks: pd.DataFrame) -> dict[tuple[int, int], tuple[int, int]]:
-    """(shot, track) -> (shot, earlier track) for tracks continuing one that ended the frame
-    before (the tracker restarts its ids at every segment)."""
-    from scipy.optimize import linear_sum_assignment
-
-    key = ["shot", "track_id"]
-    first = tracks.sort_values("frame").groupby(key).head(1)
-    last = tracks.sort_values("frame").groupby(key).tail(1)
-    starts = first.assign(at=first.frame - 1).set_index(["shot", "at"])
-    parent: dict[tuple[int, int], tuple[int, int]] = {}
-    for (shot, frame), enders in last.groupby(["shot", "frame"]):
-        if (shot, frame) not in starts.index:
-            continue
-        starters = starts.loc[[(shot, frame)]]
-        cols = ["x1", "y1", "x2", "y2"]
-        iou = box_iou(enders[cols].to_numpy(float), starters[cols].to_numpy(float))
-        for i, j in zip(*linear_sum_assignment(-iou)):
-            if iou[i, j] >= MIN_JOIN_IOU:
-                parent[(int(shot), int(starters.track_id.iloc[j]))] = (
-                    int(shot), int(enders.track_id.iloc[i]))
-    return parent
-
-
-def tracklet_ids(tracks: pd.DataFrame) -> dict[tuple[int, int], int]:
-    """(shot, track id) -> tracklet id 1..N, in order of first appearance."""
-    parent = segment_joins(tracks)
-
-    def root(key):
-        while key in parent:
-            key = parent[key]
-        return key
-
-    order = (tracks.sort_values(["frame", "shot", "track_id"])
-             .drop_duplicates(["shot", "track_id"])[["shot", "track_id"]])
-    roots: dict[tuple[int, int], int] = {}
-    return {(int(s), int(t)): roots.setdefault(root((int(s), int(t))), len(roots) + 1)
-            for s, t in order.itertuples(index=False)}
+def reading_tracklets(readings: pd.DataFrame, tracks: pd.DataFrame) -> np.ndarray:
+    """Per reading (shot, track_id of the tracks table, frame), the repaired track id of the box
+    it was read from; -1 where no repaired box has that source (the ball, or another run)."""
+    keys = ["shot", "source_track_id", "frame"]
+    # A box repair added may share its key with a tracked box in another repaired track (its
+    # source track was split); the tracked box is the one that was read.
+    source = (tracks.sort_values("recovered", kind="stable")[keys + ["track_id"]]
+              .drop_duplicates(keys).set_index(keys).track_id)
+    index = pd.MultiIndex.from_arrays([readings.shot.astype(np.int64),
+                                       readings.track_id.astype(np.int64),
+                                       readings.frame.astype(np.int64)])
+    return source.reindex(index).fillna(-1).to_numpy(np.int64)
 
 
 def _is_overlay(g: pd.DataFrame, height: float) -> bool:
@@ -142,23 +116,21 @@ def _unit(v: np.ndarray | None) -> np.ndarray | None:
 
 class TrackletsStage(Stage):
     name = "tracklets"
-    inputs = ("tracks", "readings")
+    inputs = ("repaired_tracks", "readings")
     scope = "video"
     resources = Resources(cpus=1, gpus=0, memory_mb=2048)
 
     def run(self, segment: Mapping[str, Any], inputs: Mapping[str, pa.Table]) -> pa.Table:
-        tracks = inputs["tracks"].to_pandas()
+        tracks = inputs["repaired_tracks"].to_pandas()
         if tracks.empty:
             return from_rows([], "tracklets")
         readings = inputs.get("readings")
         readings = readings.to_pandas() if readings is not None else pd.DataFrame(
-            columns=["shot", "track_id", "jersey", "jersey_confidence", "role",
+            columns=["shot", "track_id", "frame", "jersey", "jersey_confidence", "role",
                      "role_confidence", "reader", "kit"])
-        ids = tracklet_ids(tracks)
-        tracks["tracklet"] = [ids[(s, t)] for s, t in zip(tracks.shot, tracks.track_id)]
+        tracks["tracklet"] = tracks.track_id
         tracks["overlap"] = _largest_iou(tracks)
-        readings["tracklet"] = [ids.get((s, t), -1) for s, t in
-                                zip(readings.shot, readings.track_id)]
+        readings["tracklet"] = reading_tracklets(readings, tracks)
         policy = VotingPolicy.from_config(self.config)
         feature_kind = self.config.get("team_feature", "kit")
         height = float(segment["height"])

@@ -1,8 +1,8 @@
-"""ResolveStage: tracks + tracklets -> gamestate, once per video.
+"""ResolveStage: repaired_tracks + tracklets -> gamestate, once per video.
 
-Every tracked box gets the identity its tracklet voted for: the video-unique track id, role,
-team and jersey (factory/identity/tracklets_stage.py decides them); boxes keep their pitch
-position. The ball keeps role `ball`.
+Every repaired box (factory/repair) gets the identity its tracklet voted for: the video-unique
+track id, role, team and jersey (factory/identity/tracklets_stage.py decides them); boxes keep
+their pitch position and repair's flags (`recovered`, `id_fixed`). The ball keeps role `ball`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from schemas.validate import from_rows
 
 class ResolveStage(Stage):
     name = "gamestate"
-    inputs = ("tracks", "tracklets")
+    inputs = ("repaired_tracks", "tracklets")
     scope = "video"
     resources = Resources(cpus=1, gpus=0, memory_mb=1024)
 
     def run(self, segment: Mapping[str, Any], inputs: Mapping[str, pa.Table]) -> pa.Table:
-        tracks = inputs["tracks"].to_pandas()
+        tracks = inputs["repaired_tracks"].to_pandas()
         if tracks.empty:
             return from_rows([], "gamestate")
         identity = {}
@@ -46,5 +46,5 @@ class ResolveStage(Stage):
                          "jersey": t["jersey"],
                          "pitch_x": None if pd.isna(r.pitch_x) else r.pitch_x,
                          "pitch_y": None if pd.isna(r.pitch_y) else r.pitch_y,
-                         "recovered": r.source == "recovered", "id_fixed": False})
+                         "recovered": bool(r.recovered), "id_fixed": bool(r.id_fixed)})
         return from_rows(rows, "gamestate")

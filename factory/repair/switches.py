@@ -1,0 +1,176 @@
+"""Identity-switch correction: split a track where it stops following one person.
+
+A tracker that swaps two crossing players keeps each id on the wrong person from the swap on;
+the track then shows (any one suffices):
+  speed       an impossible step on the pitch between consecutive boxes: farther than
+              max_speed (m/s) allows plus a noise margin, and not a lone outlier (the box after
+              it is as far from the box before it)
+  appearance  the ReID embedding changes abruptly: the mean of the `window` boxes before a
+              frame against the mean of the `window` after it, cosine distance above
+              embedding_jump (a local peak of that distance)
+  kit         the kit colour of the track's sampled crops (readings.kit) falls into two groups
+              in time: the best split of the crops into before / after is farther apart than
+              kit_jump and more than twice their spread within each side
+  jersey      two confident readings (jersey_confidence >= jersey_confidence) of different
+              numbers
+Speed and appearance give the frame; kit and jersey readings are sparse and give an interval,
+cut at the box that moves most in the image within it (where the tracker jumped over). The
+pieces become tracks of their own; fragments.py may join them to their true continuations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SwitchPolicy:
+    max_speed: float = 12.0  # m/s: faster than any player between two frames
+    speed_margin: float = 0.6  # metres of box-foot noise on top of it
+    window: int = 5  # boxes each side of an embedding change
+    embedding_jump: float = 0.35  # cosine distance of the means either side
+    kit_jump: float = 0.35  # distance of the unit kit means either side
+    min_kit_crops: int = 2  # crops each side of a kit change
+    jersey_confidence: float = 0.9
+    min_piece: int = 3  # boxes: shorter pieces are not split off
+
+    @classmethod
+    def from_config(cls, config) -> SwitchPolicy:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: type(getattr(cls, k))(v) for k, v in config.items() if k in names})
+
+
+def speed_cuts(frames: np.ndarray, xy: np.ndarray, fps: float, p: SwitchPolicy) -> list[int]:
+    """Indices i where the step from box i-1 to box i is impossible (module docstring). xy may
+    hold NaN rows (no camera): steps touching them are not judged."""
+    def limit(df):
+        return p.max_speed * df / fps + p.speed_margin
+
+    out = []
+    step = np.hypot(*(xy[1:] - xy[:-1]).T)
+    for i in np.flatnonzero(step > limit(np.diff(frames))) + 1:
+        if i + 1 < len(frames) and np.isfinite(xy[i + 1]).all():
+            if np.hypot(*(xy[i + 1] - xy[i - 1])) <= limit(frames[i + 1] - frames[i - 1]):
+                continue  # box i alone is off: a noisy box, not a switch
+        out.append(int(i))
+    return out
+
+
+def embedding_cuts(emb: np.ndarray, p: SwitchPolicy) -> list[int]:
+    """Indices i where the unit embeddings (N x D, NaN rows: none) change abruptly."""
+    ok = np.isfinite(emb).all(axis=1)
+    idx = np.flatnonzero(ok)
+    w = p.window
+    if len(idx) < 2 * w:
+        return []
+    e = emb[idx]
+    c = np.vstack([np.zeros((1, e.shape[1])), np.cumsum(e, axis=0)])
+    k = np.arange(w, len(e) - w + 1)
+    before, after = c[k] - c[k - w], c[k + w] - c[k]
+    cos = (before * after).sum(1) / (np.linalg.norm(before, axis=1)
+                                      * np.linalg.norm(after, axis=1) + 1e-9)
+    dist = 1.0 - cos
+    out = []
+    for j in np.argsort(-dist):
+        if dist[j] <= p.embedding_jump:
+            break
+        if all(abs(int(k[j]) - o) >= w for o in out):
+            out.append(int(k[j]))
+    return [int(idx[j]) for j in sorted(out)]
+
+
+def kit_interval(frames: np.ndarray, kits: np.ndarray, p: SwitchPolicy) -> tuple[int, int] | None:
+    """(last frame before, first frame after) a kit change among a track's crops (frames
+    ascending, kits M x D), or None."""
+    m = len(kits)
+    if m < 2 * p.min_kit_crops:
+        return None
+    unit = kits / (np.linalg.norm(kits, axis=1, keepdims=True) + 1e-9)
+    best, at = 0.0, None
+    for s in range(p.min_kit_crops, m - p.min_kit_crops + 1):
+        a, b = unit[:s].mean(0), unit[s:].mean(0)
+        a, b = a / (np.linalg.norm(a) + 1e-9), b / (np.linalg.norm(b) + 1e-9)
+        gap = float(np.linalg.norm(a - b))
+        spread = max(np.linalg.norm(unit[:s] - a, axis=1).mean(),
+                     np.linalg.norm(unit[s:] - b, axis=1).mean())
+        if gap > p.kit_jump and gap > 2 * spread and gap > best:
+            best, at = gap, s
+    return None if at is None else (int(frames[at - 1]), int(frames[at]))
+
+
+def jersey_intervals(frames: np.ndarray, jerseys: list, confidence: np.ndarray,
+                     p: SwitchPolicy) -> list[tuple[int, int]]:
+    """(frame, later frame) of consecutive confident readings of different numbers."""
+    keep = [i for i in range(len(frames))
+            if jerseys[i] is not None and confidence[i] >= p.jersey_confidence]
+    return [(int(frames[a]), int(frames[b])) for a, b in zip(keep, keep[1:])
+            if jerseys[a] != jerseys[b] and frames[b] > frames[a]]
+
+
+def biggest_jump(frames: np.ndarray, boxes: np.ndarray, after: int, upto: int) -> int | None:
+    """Index of the box in (after, upto] (frames) that moved most from the box before it, in
+    box heights."""
+    idx = np.flatnonzero((frames > after) & (frames <= upto))
+    idx = idx[idx > 0]
+    if not len(idx):
+        return None
+    centre = np.column_stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2])
+    height = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+    move = np.hypot(*(centre[idx] - centre[idx - 1]).T) / height[idx]
+    return int(idx[int(np.argmax(move))])
+
+
+def track_cuts(g: pd.DataFrame, reads: pd.DataFrame, fps: float, p: SwitchPolicy) -> list[int]:
+    """Indices (into g, one track's rows in frame order) where a new piece starts."""
+    frames = g.frame.to_numpy(np.int64)
+    boxes = g[["x1", "y1", "x2", "y2"]].to_numpy(float)
+    xy = g[["pitch_x", "pitch_y"]].to_numpy(float)
+    cuts = set(speed_cuts(frames, xy, fps, p))
+    emb = g.embedding.to_numpy()
+    if any(e is not None and len(e) for e in emb):
+        dim = max(len(e) for e in emb if e is not None)
+        mat = np.full((len(emb), dim), np.nan)
+        for i, e in enumerate(emb):
+            if e is not None and len(e) == dim:
+                mat[i] = np.asarray(e, float) / (np.linalg.norm(e) + 1e-9)
+        cuts.update(embedding_cuts(mat, p))
+    intervals = []
+    if len(reads):
+        reads = reads.sort_values("frame")
+        kit = [(f, k) for f, k in zip(reads.frame, reads.kit) if k is not None and len(k)]
+        if kit:
+            found = kit_interval(np.array([f for f, _ in kit]), np.stack([k for _, k in kit]), p)
+            intervals += [found] if found else []
+        intervals += jersey_intervals(reads.frame.to_numpy(), list(reads.jersey),
+                                      reads.jersey_confidence.to_numpy(float), p)
+    for a, b in intervals:
+        if not any(a < frames[c] <= b for c in cuts):
+            i = biggest_jump(frames, boxes, a, b)
+            if i is not None:
+                cuts.add(i)
+    # Pieces shorter than min_piece boxes are noise, not a person: keep them on the track.
+    kept, last = [], 0
+    for c in sorted(cuts):
+        if c - last >= p.min_piece and len(frames) - c >= p.min_piece:
+            kept.append(c)
+            last = c
+    return kept
+
+
+def split_switches(t: pd.DataFrame, readings: pd.DataFrame, fps: float, p: SwitchPolicy,
+                   next_id: int) -> np.ndarray:
+    """New ids for t's rows (columns rid, frame, boxes, pitch, embedding; rows of a track in
+    frame order), each piece after a cut under an id from next_id on. readings: columns rid,
+    frame, kit, jersey, jersey_confidence."""
+    ids = t.rid.to_numpy().copy()
+    reads_by = dict(tuple(readings.groupby("rid"))) if len(readings) else {}
+    for rid, rows in t.groupby("rid", sort=True).indices.items():
+        g = t.iloc[rows]
+        cuts = track_cuts(g, reads_by.get(rid, readings.iloc[:0]), fps, p)
+        for a, b in zip(cuts, cuts[1:] + [len(rows)]):
+            ids[rows[a:b]] = next_id
+            next_id += 1
+    return ids
