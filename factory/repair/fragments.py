@@ -13,7 +13,10 @@ last frame), so chains of joins never overlap either. The cost, lower is likelie
   gap         gap_weight per second of gap
   appearance  appearance_weight times the cosine distance of the ReID embeddings of i's last
               and j's first `ends` boxes, and of the tracks' mean kit colours (readings.kit)
-A pair is never joined (gated) when the motion term exceeds 1, the pitch distance exceeds what
+A pair that switches.py cut apart costs keep_cost plus its appearance term instead, whatever
+its motion and gap: the cut stands where another continuation is cheaper, or where the pieces'
+appearance or jersey gates them apart (a kit that changes halfway is two people).
+Otherwise a pair is never joined (gated) when the motion term exceeds 1, the pitch distance exceeds what
 max_speed allows, an appearance distance exceeds its gate, the detector's classes differ, or
 both tracks carry confident jersey readings of different numbers. A wrong join costs more than
 a missed one: the gates keep unlikely pairs apart rather than letting the assignment choose.
@@ -40,10 +43,11 @@ class MergePolicy:
     image_reach: float = 0.6  # box heights, where no camera places the ends
     gap_weight: float = 0.5  # per second
     appearance_weight: float = 1.0
-    embedding_gate: float = 0.4
+    embedding_gate: float = 0.2
     kit_gate: float = 0.5
     jersey_confidence: float = 0.9
     ends: int = 5
+    keep_cost: float = 0.3  # of joining back the pieces of a cut (switches.py)
 
     @classmethod
     def from_config(cls, config) -> MergePolicy:
@@ -102,13 +106,17 @@ def summarise(g: pd.DataFrame, reads: pd.DataFrame, fps: float, p: MergePolicy) 
                _unit_mean(reads.kit) if len(reads) else None, jersey)
 
 
-def pair_cost(a: End, b: End, fps: float, p: MergePolicy) -> float:
-    """Cost of b continuing a (b starts after a ends); GATED where it must not."""
+def pair_cost(a: End, b: End, fps: float, p: MergePolicy, cut: bool = False) -> float:
+    """Cost of b continuing a (b starts after a ends); GATED where it must not. cut: b is the
+    piece after a of a track switches.py cut."""
     gap_frames = b.first - a.last
     t = gap_frames / fps
-    if gap_frames <= 0 or t > p.max_gap_s or a.cls != b.cls:
-        return GATED
     if a.jersey is not None and b.jersey is not None and a.jersey != b.jersey:
+        return GATED
+    if cut:
+        appearance = _appearance(a, b, p)
+        return GATED if appearance >= GATED else p.keep_cost + p.appearance_weight * appearance
+    if gap_frames <= 0 or t > p.max_gap_s or a.cls != b.cls:
         return GATED
     if np.isfinite(a.last_xy).all() and np.isfinite(b.first_xy).all():
         if np.hypot(*(b.first_xy - a.last_xy)) > p.reach_m + p.max_speed * t:
@@ -123,25 +131,30 @@ def pair_cost(a: End, b: End, fps: float, p: MergePolicy) -> float:
         motion = np.hypot(*(centre - predicted)) / height / (p.image_reach * (1 + t))
     if motion > 1.0:
         return GATED
-    appearance = 0.0
-    if a.emb_last is not None and b.emb_first is not None:
-        d = 1.0 - float(a.emb_last @ b.emb_first)
-        if d > p.embedding_gate:
-            return GATED
-        appearance += d
-    if a.kit is not None and b.kit is not None:
-        d = 1.0 - float(a.kit @ b.kit)
-        if d > p.kit_gate:
-            return GATED
-        appearance += d
+    appearance = _appearance(a, b, p)
+    if appearance >= GATED:
+        return GATED
     return float(motion + p.gap_weight * t + p.appearance_weight * appearance)
 
 
-def merge_fragments(t: pd.DataFrame, readings: pd.DataFrame, fps: float,
-                    p: MergePolicy) -> np.ndarray:
+def _appearance(a: End, b: End, p: MergePolicy) -> float:
+    """Cosine distances of the end embeddings and of the kits, summed; GATED past a gate."""
+    out = 0.0
+    for x, y, gate in ((a.emb_last, b.emb_first, p.embedding_gate), (a.kit, b.kit, p.kit_gate)):
+        if x is not None and y is not None:
+            d = 1.0 - float(x @ y)
+            if d > gate:
+                return GATED
+            out += d
+    return out
+
+
+def merge_fragments(t: pd.DataFrame, readings: pd.DataFrame, fps: float, p: MergePolicy,
+                    cuts: set[tuple[int, int]] = frozenset()) -> np.ndarray:
     """New ids for t's rows (columns shot, rid, frame, class, boxes, pitch, embedding; each
     track's rows in frame order): a joined track takes the id of the track it continues.
-    readings: columns rid, frame, kit, jersey, jersey_confidence."""
+    readings: columns rid, frame, kit, jersey, jersey_confidence; cuts: (piece, next piece)
+    id pairs of switches.py."""
     from scipy.optimize import linear_sum_assignment
 
     ids = t.rid.to_numpy().copy()
@@ -157,7 +170,9 @@ def merge_fragments(t: pd.DataFrame, readings: pd.DataFrame, fps: float,
         cost = np.full((n, n), GATED)
         for i in range(n):
             for j in range(n):
-                if i != j and 0 < ends[j].first - ends[i].last <= p.max_gap_s * fps:
+                if (tracks[i][0], tracks[j][0]) in cuts:
+                    cost[i, j] = pair_cost(ends[i], ends[j], fps, p, cut=True)
+                elif i != j and 0 < ends[j].first - ends[i].last <= p.max_gap_s * fps:
                     cost[i, j] = pair_cost(ends[i], ends[j], fps, p)
         rows, cols = linear_sum_assignment(cost)
         parent = {j: i for i, j in zip(rows, cols) if cost[i, j] < GATED}

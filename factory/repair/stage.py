@@ -2,9 +2,10 @@
 
 Steps, one file each, in this order:
 1. renumber.py   video-unique ids; tracks cut by a segment boundary joined (a plain renumbering)
-2. switches.py   a track split where it stops following one person (impossible pitch speed,
+2. switches.py   a track cut where it may stop following one person (impossible pitch speed,
                  abrupt change of ReID embedding or kit colour, disagreeing jersey readings)
-3. fragments.py  within a shot, track ends joined to later starts by one global assignment
+3. fragments.py  within a shot, track ends joined to later starts by one global assignment,
+                 the pieces of a cut among them (a cut stands where a swap fits better)
 4. recovery.py   the frames missing inside a track, and a few after a track that ends inside
                  the picture, filled by a recovery backend (weights-free motion + image check
                  by default; frames are decoded only when the backend asks for them)
@@ -24,7 +25,9 @@ Config keys:
   recovery   backend: motion (default), sam2 or none (recovery.py; the whole stage config is
              the backend's, so e.g. SAM2's checkpoint and model config are keys here)
   max_fill   most frames filled inside a track (default 25)
-  extend_frames   frames a track ending inside the picture is extended by (default 5)
+  extend_frames   frames a track ending inside the picture is extended by (default 0: on the
+             synthetic clean seeds 1-2 extensions added boxes on people hidden behind
+             others and lowered IDF1; the gaps inside tracks are filled either way)
   max_histogram_distance   the motion backend's image check (default 0.45)
 """
 
@@ -95,15 +98,16 @@ class RepairStage(Stage):
         ball = (t["class"] == "ball").to_numpy()
         people = t[~ball].sort_values(["rid", "frame"], kind="stable")
         next_id = int(t.rid.max()) + 1
+        cuts: set[tuple[int, int]] = set()
         if self.config.get("switches", {}) is not None:
             policy = SwitchPolicy.from_config(self.config.get("switches") or {})
-            people["rid"] = split_switches(people, _mapped_readings(readings, people), fps,
-                                           policy, next_id)
+            people["rid"], cuts = split_switches(people, _mapped_readings(readings, people),
+                                                 fps, policy, next_id)
             people = people.sort_values(["rid", "frame"], kind="stable")
         if self.config.get("merge", {}) is not None:
             policy = MergePolicy.from_config(self.config.get("merge") or {})
             people["rid"] = merge_fragments(people, _mapped_readings(readings, people), fps,
-                                            policy)
+                                            policy, cuts)
             people = people.sort_values(["rid", "frame"], kind="stable")
         t = pd.concat([people, t[ball]], ignore_index=True)
         t["recovered"] = t.source == "recovered"
@@ -125,7 +129,7 @@ class RepairStage(Stage):
         max_speed = float((cfg.get("switches") or {}).get("max_speed", SwitchPolicy.max_speed))
         shot_ends = people.groupby("shot").frame.max().add(1).to_dict()
         found_gaps = gaps(people, shot_ends, maps, fps, int(segment["width"]),
-                          int(cfg.get("max_fill", 25)), int(cfg.get("extend_frames", 5)),
+                          int(cfg.get("max_fill", 25)), int(cfg.get("extend_frames", 0)),
                           max_speed)
         if not found_gaps:
             return t.iloc[:0]

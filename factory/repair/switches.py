@@ -3,8 +3,10 @@
 A tracker that swaps two crossing players keeps each id on the wrong person from the swap on;
 the track then shows (any one suffices):
   speed       an impossible step on the pitch between consecutive boxes: farther than
-              max_speed (m/s) allows plus a noise margin, and not a lone outlier (the box after
-              it is as far from the box before it)
+              max_speed (m/s) allows plus a noise margin, more than speed_ratio times the
+              track's median step per frame (a detector's feet jitter by metres on some
+              tracks, never on others), and not a lone outlier (the box after it is as far
+              from the box before it)
   appearance  the ReID embedding changes abruptly: the mean of the `window` boxes before a
               frame against the mean of the `window` after it, cosine distance above
               embedding_jump (a local peak of that distance)
@@ -14,8 +16,13 @@ the track then shows (any one suffices):
   jersey      two confident readings (jersey_confidence >= jersey_confidence) of different
               numbers
 Speed and appearance give the frame; kit and jersey readings are sparse and give an interval,
-cut at the box that moves most in the image within it (where the tracker jumped over). The
-pieces become tracks of their own; fragments.py may join them to their true continuations.
+cut at the box that moves most in the image within it (where the tracker jumped over).
+
+A cut is a proposal: the pieces become tracks of their own and split_switches also returns
+each cut as a (piece, next piece) pair, which fragments.py scores as a join at a fixed cost
+(MergePolicy.keep_cost) beside every other continuation. A swap is undone where the two
+crossing pieces continue each other's pasts more cheaply than their own; a cut made by noise
+(a tracker's boxes jitter on the pitch by metres) is joined back where nothing fits better.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import pandas as pd
 class SwitchPolicy:
     max_speed: float = 12.0  # m/s: faster than any player between two frames
     speed_margin: float = 0.6  # metres of box-foot noise on top of it
+    speed_ratio: float = 20.0  # times the track's median step per frame
     window: int = 5  # boxes each side of an embedding change
     embedding_jump: float = 0.35  # cosine distance of the means either side
     kit_jump: float = 0.35  # distance of the unit kit means either side
@@ -51,7 +59,10 @@ def speed_cuts(frames: np.ndarray, xy: np.ndarray, fps: float, p: SwitchPolicy) 
 
     out = []
     step = np.hypot(*(xy[1:] - xy[:-1]).T)
-    for i in np.flatnonzero(step > limit(np.diff(frames))) + 1:
+    per_frame = step / np.maximum(np.diff(frames), 1)
+    typical = float(np.nanmedian(per_frame)) if np.isfinite(per_frame).any() else 0.0
+    jumps = (step > limit(np.diff(frames))) & (step > p.speed_ratio * typical)
+    for i in np.flatnonzero(jumps) + 1:
         if i + 1 < len(frames) and np.isfinite(xy[i + 1]).all():
             if np.hypot(*(xy[i + 1] - xy[i - 1])) <= limit(frames[i + 1] - frames[i - 1]):
                 continue  # box i alone is off: a noisy box, not a switch
@@ -161,16 +172,20 @@ def track_cuts(g: pd.DataFrame, reads: pd.DataFrame, fps: float, p: SwitchPolicy
 
 
 def split_switches(t: pd.DataFrame, readings: pd.DataFrame, fps: float, p: SwitchPolicy,
-                   next_id: int) -> np.ndarray:
+                   next_id: int) -> tuple[np.ndarray, set[tuple[int, int]]]:
     """New ids for t's rows (columns rid, frame, boxes, pitch, embedding; rows of a track in
-    frame order), each piece after a cut under an id from next_id on. readings: columns rid,
-    frame, kit, jersey, jersey_confidence."""
+    frame order), each piece after a cut under an id from next_id on, and the (piece, next
+    piece) id pairs of the cuts. readings: columns rid, frame, kit, jersey, jersey_confidence."""
     ids = t.rid.to_numpy().copy()
+    pairs: set[tuple[int, int]] = set()
     reads_by = dict(tuple(readings.groupby("rid"))) if len(readings) else {}
     for rid, rows in t.groupby("rid", sort=True).indices.items():
         g = t.iloc[rows]
         cuts = track_cuts(g, reads_by.get(rid, readings.iloc[:0]), fps, p)
+        before = int(rid)
         for a, b in zip(cuts, cuts[1:] + [len(rows)]):
             ids[rows[a:b]] = next_id
+            pairs.add((before, next_id))
+            before = next_id
             next_id += 1
-    return ids
+    return ids, pairs
