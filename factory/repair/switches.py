@@ -66,6 +66,9 @@ def speed_cuts(frames: np.ndarray, xy: np.ndarray, fps: float, p: SwitchPolicy) 
         if i + 1 < len(frames) and np.isfinite(xy[i + 1]).all():
             if np.hypot(*(xy[i + 1] - xy[i - 1])) <= limit(frames[i + 1] - frames[i - 1]):
                 continue  # box i alone is off: a noisy box, not a switch
+        if i >= 2 and np.isfinite(xy[i - 2]).all():
+            if np.hypot(*(xy[i] - xy[i - 2])) <= limit(frames[i] - frames[i - 2]):
+                continue  # back on the path after such a box
         out.append(int(i))
     return out
 
