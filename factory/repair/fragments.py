@@ -176,12 +176,9 @@ def merge_fragments(t: pd.DataFrame, readings: pd.DataFrame, fps: float, p: Merg
                     cost[i, j] = pair_cost(ends[i], ends[j], fps, p)
         rows, cols = linear_sum_assignment(cost)
         parent = {j: i for i, j in zip(rows, cols) if cost[i, j] < GATED}
-
-        def root(j):
-            while j in parent:
-                j = parent[j]
-            return j
-
         for j in range(n):
-            ids[shot_rows[tracks[j][1]]] = tracks[root(j)][0]
+            root = j
+            while root in parent:
+                root = parent[root]
+            ids[shot_rows[tracks[j][1]]] = tracks[root][0]
     return ids
