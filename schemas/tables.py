@@ -137,7 +137,7 @@ GAMESTATE = _schema("gamestate", "1.0", [
     _f("pitch_x", _f32, True),
     _f("pitch_y", _f32, True),
     _f("recovered", _bool),  # box added by repair, not the detector
-    _f("id_fixed", _bool),  # track id changed by repair
+    _f("id_fixed", _bool),  # track id changed by repair or cross-shot identity
 ])
 
 VOTE = pa.struct([_f("value", _str), _f("count", _i32), _f("weight", _f32)])

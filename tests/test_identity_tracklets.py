@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from factory.identity.tracklets_stage import TrackletsStage
 from factory.repair.stage import RepairStage
@@ -108,3 +109,67 @@ def test_close_up_tracklets_take_the_role_of_their_nearest_wide_shot_kits():
     assert (out[10].role, out[10].team) == ("player", 0) and out[10].role_confidence == 1.0
     # Too few wide-shot tracklets to judge by: the role model's word stands.
     assert _close_ups_by_neighbours(wide[:3] + [close], said[:3] + [said[0]])[3] == said[0]
+
+
+def _two_shots():
+    """_match's people filmed in two shots (frames 0-14 and 15-29), the tracker's ids starting
+    again after the cut; player 1 reads 7 in both shots, player 3 reads 4, then 5; one
+    referee."""
+    rows, people = _match()
+    for r in rows:
+        if r["frame"] >= 15:
+            r["shot"] = 1
+            r["track_id"] = r["track_id"] - 1_000_000 if r["track_id"] > 1_000_000 else 98
+    readings = [_reading(2, 1, "7", 0.9), _reading(9, 1, "7", 0.8),
+                _reading(5, 3, "4", 0.9), _reading(8, 3, "4", 0.9)]
+    later = [_reading(17, 1, "7", 0.95), _reading(25, 1, "7", 0.9), _reading(28, 1, "7", 0.6),
+             _reading(18, 3, "5", 0.9), _reading(22, 3, "5", 0.9)]
+    readings += [{**r, "shot": 1} for r in later]
+    return rows, people, readings
+
+
+def _tracklets(rows, readings, config):
+    tracks = _repaired(rows, readings)
+    tl = TrackletsStage({"team_feature": "embedding", **config}).run(
+        SEGMENT, {"repaired_tracks": tracks, "readings": from_rows(readings, "readings")})
+    return tracks, tl
+
+
+def test_one_player_in_two_shots_with_the_same_team_and_number_is_one_tracklet():
+    rows, people, readings = _two_shots()
+    tracks, tl = _tracklets(rows, readings, {"cross_shot": {}})
+    _, apart = _tracklets(rows, readings, {"cross_shot": None})
+    assert apart.num_rows == 2 * len(people) + 1  # off: one row per repaired track
+    assert tl.num_rows == apart.num_rows - 2  # player 1 and the match's only referee
+    sevens = [r for r in apart.to_pylist() if r["jersey"] == "7"]
+    assert len(sevens) == 2 and sevens[0]["shots"] != sevens[1]["shots"]
+    by_jersey = {r["jersey"]: r for r in tl.to_pylist() if r["jersey"]}
+    seven = by_jersey["7"]
+    assert seven["track_id"] == min(r["track_id"] for r in sevens)
+    assert seven["shots"] == [0, 1]
+    assert seven["parts"] == sorted((p for r in sevens for p in r["parts"]),
+                                    key=lambda p: (p["shot"], p["track_id"]))
+    (votes,) = seven["jersey_votes"]  # summed over both shots' readings
+    assert (votes["value"], votes["count"]) == ("7", 5)
+    assert votes["weight"] == pytest.approx(4.15) == sum(r["jersey_votes"][0]["weight"]
+                                                         for r in sevens)
+    assert seven["jersey_confidence"] == 1.0
+    assert seven["num_boxes"] == 30 and (seven["first_frame"], seven["last_frame"]) == (0, 29)
+    assert seven["role"] == "player" and seven["team"] == people[0][2]
+    assert seven["team_confidence"] == pytest.approx(
+        np.mean([r["team_confidence"] for r in sevens]), abs=1e-6)
+    assert seven["pitch_x"] == pytest.approx(people[0][1])
+    assert np.linalg.norm(seven["embedding"]) == pytest.approx(1.0, abs=1e-5)
+    # Two different confident numbers: two people, never joined.
+    assert {r["jersey"] for r in tl.to_pylist()} >= {"4", "5"}
+    referee = [r for r in tl.to_pylist() if r["role"] == "referee"]
+    assert len(referee) == 1 and referee[0]["shots"] == [0, 1]
+
+    gs = ResolveStage({}).run(SEGMENT, {"repaired_tracks": tracks, "tracklets": tl}).to_pylist()
+    assert len(gs) == len(rows)
+    player = [r for r in gs if r["x1"] == 40.0]  # person 0's boxes in both shots
+    assert {r["track_id"] for r in player} == {seven["track_id"]}
+    assert {r["jersey"] for r in player} == {"7"}
+    assert all(r["id_fixed"] == (r["shot"] == 1) for r in player)
+    others = [r for r in gs if r["x1"] not in (40.0, 40.0 + 70 * 16)]  # not 7, not the referee
+    assert not any(r["id_fixed"] for r in others)  # nobody else's id changed

@@ -14,11 +14,20 @@
    two kit clusters are named left / right by side (factory/identity/sides.py), goalkeepers
    take the side whose goal they stand at.
 5. Jersey and role votes from the readings (factory/identity/voting.py).
+6. Cross-shot identity (factory/repair/cross_shot.py): tracklets of different shots that are
+   the same person become one row under the identity's id (the smallest member id, so the
+   earliest member keeps its id). Its shots and parts are the union of the members'; its votes
+   are tallied again over all the members' readings and decided as in step 5; boxes, frames,
+   pitch position and appearance are box-weighted over the members (role and team agree by
+   construction; team confidence is the box-weighted mean of the members').
 
 Config keys:
   team_feature   "kit" (default: the kit colour of the sampled crops), "embedding" (the
                  tracks' ReID embeddings) or "both"
   min_read_confidence, min_weight, min_share   jersey voting (VotingPolicy)
+  cross_shot     CrossShotPolicy keys (min_team_confidence, min_jersey_confidence,
+                 min_jersey_weight, max_kit_distance, margin); {} or absent: its defaults;
+                 null: off (one row per repaired track)
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from factory.identity.kit import tracklet_descriptor
 from factory.identity.roles import Assignment, Candidate, assign_roles, is_off_pitch
 from factory.identity.sides import team_names
 from factory.identity.voting import VotingPolicy, as_rows, decide, tally
+from factory.repair.cross_shot import CrossShotPolicy, cross_shot_identities
 from factory.stage import Resources, Stage
 from schemas.validate import from_rows
 
@@ -187,7 +197,7 @@ class TrackletsStage(Stage):
                 s["team_confidence"] = None
         names = team_names(first, mean_x, cluster, weight, float(segment["fps"]))
 
-        rows = []
+        rows, reads, pitched = [], [], []
         for k, s in enumerate(summaries):
             r = s["readings"]
             read = r[r.reader.notna()] if len(r) else r
@@ -219,6 +229,12 @@ class TrackletsStage(Stage):
                 "team_confidence": s["team_confidence"] if team is not None else None,
                 "jersey_confidence": jersey_share if jersey_votes else None,
                 "pitch_x": s["pitch_x"], "pitch_y": s["pitch_y"]})
+            reads.append(read)
+            pitched.append(int(g.pitch_x.notna().sum()))
+        cross = self.config.get("cross_shot", {})
+        if cross is not None and len(rows) > 1:
+            identity = cross_shot_identities(rows, CrossShotPolicy.from_config(cross))
+            rows = join_identities(rows, reads, pitched, identity, policy)
         return from_rows(rows, "tracklets")
 
     @staticmethod
@@ -233,3 +249,83 @@ class TrackletsStage(Stage):
             return (None if kit is None or emb is None
                     else np.concatenate([kit, emb]) / np.sqrt(2.0))
         return kit
+
+
+def join_identities(rows: list[dict], reads: list[pd.DataFrame], pitched: list[int],
+                    identity: Mapping[int, int], policy: VotingPolicy) -> list[dict]:
+    """One tracklets row per identity (step 6 of the module docstring). rows[k] is a tracklet,
+    reads[k] the readings that voted for it, pitched[k] its boxes with a pitch position;
+    identity maps each track id to its identity's id."""
+    members: dict[int, list[int]] = {}
+    for k, r in enumerate(rows):
+        members.setdefault(identity.get(r["track_id"], r["track_id"]), []).append(k)
+    out = []
+    for ident, ks in members.items():
+        if len(ks) == 1:
+            out.append({**rows[ks[0]], "track_id": ident})
+            continue
+        out.append(_joined_row(ident, [rows[k] for k in ks],
+                               pd.concat([reads[k] for k in ks], ignore_index=True),
+                               [pitched[k] for k in ks], policy))
+    return sorted(out, key=lambda r: r["track_id"])
+
+
+def _joined_row(ident: int, rows: list[dict], read: pd.DataFrame, pitched: list[int],
+                policy: VotingPolicy) -> dict:
+    first = min(rows, key=lambda r: r["track_id"])  # the member that keeps its id
+    boxes = np.array([r["num_boxes"] for r in rows], float)
+    role_votes = tally(zip(read.role, read.role_confidence), policy.min_read_confidence) \
+        if len(read) else []
+    voted_role, role_share = decide(role_votes, policy)
+    jersey_votes = tally(zip(read.jersey, read.jersey_confidence),
+                         policy.min_read_confidence) if len(read) else []
+    jersey, jersey_share = decide(jersey_votes, policy)
+    role, team = first["role"], first["team"]  # the same for all members (cross_shot.py)
+    if role in ("ball", "other"):
+        jersey = None
+    if voted_role == role:
+        role_confidence = role_share
+    else:  # no votes (or none decisive): the members' own, box-weighted
+        role_confidence = _weighted([r["role_confidence"] for r in rows], boxes)
+    parts = sorted({(p["shot"], p["track_id"]) for r in rows for p in r["parts"] or []})
+    return {
+        "video": first["video"], "track_id": int(ident),
+        "shots": sorted({int(v) for r in rows for v in r["shots"]}),
+        "first_frame": min(r["first_frame"] for r in rows),
+        "last_frame": max(r["last_frame"] for r in rows),
+        "num_boxes": int(boxes.sum()), "role": role, "team": team, "jersey": jersey,
+        "role_votes": as_rows(role_votes), "jersey_votes": as_rows(jersey_votes),
+        "embedding": _mean_embedding(rows, boxes),
+        "parts": [{"shot": int(a), "track_id": int(b)} for a, b in parts],
+        "role_confidence": role_confidence,
+        "team_confidence": _weighted([r["team_confidence"] for r in rows], boxes)
+        if team is not None else None,
+        "jersey_confidence": jersey_share if jersey_votes else None,
+        "pitch_x": _weighted([r["pitch_x"] for r in rows], np.asarray(pitched, float)),
+        "pitch_y": _weighted([r["pitch_y"] for r in rows], np.asarray(pitched, float))}
+
+
+def _weighted(values: list, weights: np.ndarray) -> float | None:
+    """The weighted mean of the known values; None where none is known."""
+    known = np.array([v is not None and not pd.isna(v) for v in values])
+    w = weights * known
+    if not known.any() or w.sum() <= 0:
+        return None
+    return float(np.average([float(v) if k else 0.0 for v, k in zip(values, known)],
+                            weights=w))
+
+
+def _mean_embedding(rows: list[dict], boxes: np.ndarray) -> list[float] | None:
+    """Box-weighted mean of the members' unit appearance vectors, unit again; members whose
+    vector is of another kind (a ReID embedding where the others have kit colour) are left
+    out, the kind with most boxes kept."""
+    by_len: dict[int, list[tuple[np.ndarray, float]]] = {}
+    for r, w in zip(rows, boxes):
+        if r["embedding"] is not None and len(r["embedding"]):
+            by_len.setdefault(len(r["embedding"]), []).append((np.asarray(r["embedding"]), w))
+    if not by_len:
+        return None
+    kind = max(by_len.values(), key=lambda vs: sum(w for _, w in vs))
+    mean = _unit(np.average(np.stack([v for v, _ in kind]), axis=0,
+                            weights=[w for _, w in kind]))
+    return mean.astype(np.float32).tolist()

@@ -53,6 +53,12 @@ class CrossShotPolicy:
     max_kit_distance: float = 0.75
     margin: float = 0.15  # the next-best candidate must cost this much more
 
+    @classmethod
+    def from_config(cls, config: dict | None) -> CrossShotPolicy:
+        """The policy of a stage config's `cross_shot` mapping (unknown keys ignored)."""
+        keys = cls.__dataclass_fields__
+        return cls(**{k: float(v) for k, v in (config or {}).items() if k in keys})
+
 
 def cross_shot_identities(tracklets, policy: CrossShotPolicy = CrossShotPolicy()
                           ) -> dict[int, int]:

@@ -3,6 +3,9 @@
 Every repaired box (factory/repair) gets the identity its tracklet voted for: the video-unique
 track id, role, team and jersey (factory/identity/tracklets_stage.py decides them); boxes keep
 their pitch position and repair's flags (`recovered`, `id_fixed`). The ball keeps role `ball`.
+A tracklet joins repaired tracks of several shots when cross-shot identity found them to be one
+person; its id is the smallest of theirs, and the boxes of the other members, whose id changes
+here, are marked `id_fixed` too.
 """
 
 from __future__ import annotations
@@ -46,5 +49,6 @@ class ResolveStage(Stage):
                          "jersey": t["jersey"],
                          "pitch_x": None if pd.isna(r.pitch_x) else r.pitch_x,
                          "pitch_y": None if pd.isna(r.pitch_y) else r.pitch_y,
-                         "recovered": bool(r.recovered), "id_fixed": bool(r.id_fixed)})
+                         "recovered": bool(r.recovered),
+                         "id_fixed": bool(r.id_fixed) or t["track_id"] != r.track_id})
         return from_rows(rows, "gamestate")
