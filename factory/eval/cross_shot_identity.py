@@ -1,6 +1,7 @@
-"""Cross-shot identity (factory/repair/cross_shot.py) measured on synthetic clips, before it is
-wired into a stage: the cpu preset's stages run as in factory/eval/gamestate.py (run_stages),
-the tracklets table goes through cross_shot_identities, the gamestate's track ids are remapped
+"""Cross-shot identity (factory/repair/cross_shot.py) measured on synthetic clips by itself: the
+cpu preset's stages run as in factory/eval/gamestate.py (run_stages) with the tracklets stage's
+own cross-shot step off (`cross_shot: null`), the tracklets table goes through
+cross_shot_identities, the gamestate's track ids are remapped
 by it, and cross_shot_recall / cross_shot_precision are taken with gamestate.cross_shot, before
 (`*_before`) and after. One JSON line per seed.
 
@@ -35,7 +36,7 @@ def stage_tables(clip_dir: Path, seconds: float, seed: int, clean: bool) -> dict
         return {n: pd.read_parquet(done / f"{n}.parquet") for n in TABLES}
     from factory.eval.identity import run_stages
 
-    _, tables, _ = run_stages(clip_dir, seconds, seed, "broadcast", {}, {},
+    _, tables, _ = run_stages(clip_dir, seconds, seed, "broadcast", {}, {"cross_shot": None},
                               _true_tracks if clean else None)
     done.mkdir(exist_ok=True)
     for n in TABLES:
