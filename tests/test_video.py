@@ -100,6 +100,42 @@ def test_read_range_equals_full_decode(cut_video, start, end):
         assert np.array_equal(frame, everything[i])
 
 
+@pytest.mark.parametrize("only", [
+    {0}, {79}, {11}, {12}, {13}, {0, 79}, {5, 30, 31, 60}, set(range(1, N, 2)),
+    set(range(N)), set(range(24, 36)), {11, 12, 47, 48, 49}, {3, 70}, set(range(40, N, 7))])
+def test_read_only_frames_equal_full_decode(cut_video, only):
+    # Only the wanted frames are decoded past what they reference (seeks over key-frame
+    # intervals without a wanted frame, non-reference frames skipped): the same pixels.
+    everything = [f for _, f in read_frames(cut_video)]
+    got = list(read_frames(cut_video, min(only), max(only) + 1, only=only))
+    assert [i for i, _ in got] == sorted(only)
+    for i, frame in got:
+        assert np.array_equal(frame, everything[i]), i
+
+
+def test_read_only_frames_within_the_range(cut_video):
+    everything = [f for _, f in read_frames(cut_video)]
+    got = list(read_frames(cut_video, 10, 30, only=[5, 12, 29, 30, 50]))
+    assert [i for i, _ in got] == [12, 29]
+    assert all(np.array_equal(f, everything[i]) for i, f in got)
+    assert list(read_frames(cut_video, 10, 30, only=[5, 50])) == []
+    scaled = list(read_frames(cut_video, 0, N, size=(32, 24), only={3, 50}))
+    assert [i for i, _ in scaled] == [3, 50] and scaled[0][1].shape == (24, 32, 3)
+
+
+def test_read_only_frames_survive_a_seek_that_lands_late(cut_video, monkeypatch):
+    # A container index that sends the seek past the wanted frame: decoded from the start.
+    from factory.video import reader
+
+    everything = [f for _, f in read_frames(cut_video)]
+    keys = frame_index(cut_video).keyframes
+    monkeypatch.setattr(reader, "_seek_frame",
+                        lambda index, f: int(keys[np.searchsorted(keys, f, side="right")]))
+    got = list(read_frames(cut_video, 0, N, only={5, 30, 31}))
+    assert [i for i, _ in got] == [5, 30, 31]
+    assert all(np.array_equal(f, everything[i]) for i, f in got)
+
+
 def test_stream_without_timestamps_is_read_by_counting(tmp_path):
     # A raw H.264 elementary stream has no timestamps: no seeking, frames named by position.
     path = write_video(tmp_path / "raw.h264", synthetic_frames(30, 15), FPS,
@@ -108,6 +144,9 @@ def test_stream_without_timestamps_is_read_by_counting(tmp_path):
     everything = [f for _, f in read_frames(path)]
     got = list(read_frames(path, 17, 25))
     assert [i for i, _ in got] == list(range(17, 25))
+    assert all(np.array_equal(f, everything[i]) for i, f in got)
+    got = list(read_frames(path, 0, 30, only={3, 17, 29}))
+    assert [i for i, _ in got] == [3, 17, 29]
     assert all(np.array_equal(f, everything[i]) for i, f in got)
 
 
@@ -139,6 +178,13 @@ def test_real_clip_ranges_match_full_decode(data_dir, name):
         assert [i for i, _ in got] == list(range(start, min(start + 4, n))), start
         for i, frame in got:
             assert hashlib.sha1(frame.tobytes()).hexdigest() == everything[i], (name, start, i)
+    # Sparse frames (seeks over key-frame intervals, non-reference frames skipped).
+    for only in (set(range(0, n, 9)), {int(k) for k in frame_index(path).keyframes},
+                 {n - 1, n // 2, n // 2 + 1, 1}):
+        got = list(read_frames(path, only=only))
+        assert [i for i, _ in got] == sorted(only)
+        for i, frame in got:
+            assert hashlib.sha1(frame.tobytes()).hexdigest() == everything[i], (name, i)
 
 
 def test_variable_frame_rate_clip_counts_what_decodes(data_dir):

@@ -24,16 +24,107 @@ def read_frames(path: str | os.PathLike, start: int = 0, end: int | None = None,
     frame; clipped to the frames that decode).
 
     size=(width, height) scales each frame while converting it (cheap previews, shot
-    detection). only: yield just these frames of the range (the others are still decoded,
-    as inter-frame coding needs, but not converted, which is about half the cost).
-    Raises VideoError at call time for unreadable input.
+    detection). only: yield just these frames of the range; the others are not converted,
+    and, where the stream has timestamps, decoded only as far as the wanted frames need:
+    from the key frame before each run of wanted frames (stretches between key frames
+    without a wanted frame are seeked over), and frames no other frame references (H.264's
+    non-reference B-frames) are skipped by the decoder unless wanted. The frames returned
+    are bit-identical to a full decode's. Raises VideoError at call time for unreadable input.
     """
     if start < 0 or (end is not None and end < start):
         raise ValueError(f"bad frame range [{start}, {end})")
     path = os.path.abspath(os.fspath(path))
     index = frame_index(path)  # probes (and validates) the file once, then cached
     end = index.num_frames if end is None else min(end, index.num_frames)
+    if only is not None and index.seekable:
+        wanted = sorted({int(f) for f in only if start <= f < end})
+        return _generate_only(path, index, wanted, size)
     return _generate(path, index, start, end, size, None if only is None else set(only))
+
+
+def _convert_options(size: tuple[int, int] | None) -> dict:
+    convert = {"format": "bgr24"}
+    if size is not None:
+        convert.update(width=int(size[0]), height=int(size[1]))
+    return convert
+
+
+def _stretches(index: FrameIndex, wanted: list[int]) -> list[tuple[int | None, list[int]]]:
+    """wanted (ascending) cut where a whole key-frame interval without a wanted frame lies
+    between two of them: (key frame to seek to, or None for the start of the file; frames)."""
+    keys = index.keyframes
+    out: list[tuple[int | None, list[int]]] = []
+    last_run = None
+    for f in wanted:
+        run = int(np.searchsorted(keys, f, side="right")) - 1  # -1: before the first key frame
+        if last_run is None or run > last_run + 1:
+            out.append((_seek_frame(index, f), [f]))
+        else:
+            out[-1][1].append(f)
+        last_run = run
+    return out
+
+
+def _generate_only(path: str, index: FrameIndex, wanted: list[int],
+                   size: tuple[int, int] | None) -> Iterator[tuple[int, np.ndarray]]:
+    """read_frames with `only` on a stream with timestamps (its docstring)."""
+    if not wanted:
+        return
+    convert = _convert_options(size)
+    done = 0  # wanted[:done] yielded
+    with open_video(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        codec = stream.codec_context
+        try:
+            for seek_frame, frames in _stretches(index, wanted):
+                need = set(frames)
+                if seek_frame is not None or done:
+                    container.seek(int(index.pts[seek_frame if seek_frame is not None else 0]),
+                                   stream=stream, backward=True, any_frame=False)
+                for packet in container.demux(stream):
+                    i = index.index_of(packet.pts)
+                    # Not wanted: the decoder drops it unless other frames reference it.
+                    codec.skip_frame = "NONREF" if i is not None and i not in need else "DEFAULT"
+                    for frame in codec.decode(packet):
+                        i = index.index_of(frame.pts)
+                        if i is None or i not in need:
+                            if i is not None and i > wanted[done]:
+                                break  # a wanted frame did not come out
+                            continue
+                        if i != wanted[done]:
+                            break
+                        yield i, frame.to_ndarray(**convert)
+                        need.discard(i)
+                        done += 1
+                        if done == len(wanted):
+                            return
+                    else:
+                        if need:
+                            continue
+                        break  # this stretch is complete
+                    break  # the decoder skipped a wanted frame: fall back below
+                if need:
+                    break
+        except av.error.FFmpegError as e:
+            raise VideoError(path, f"decoding failed: {e}") from e
+        finally:
+            codec.skip_frame = "DEFAULT"
+    if done < len(wanted):
+        # The seek landed past the frames we need, or the container has frames the decoder
+        # does not return: decode everything from the start, as _generate does.
+        log.warning("%s: frame %d did not come out of the seek to its key frame; decoding "
+                    "from the start", path, wanted[done])
+        rest = wanted[done:]
+        count = 0
+        for i, frame in _generate_from_start(path, index, rest[0], rest[-1] + 1, convert,
+                                             set(rest)):
+            count += 1
+            yield i, frame
+        if count < len(rest):
+            raise VideoError(path, f"frames of {rest[0]}..{rest[-1]} did not decode although "
+                                   f"the probe counted {index.num_frames}; the file changed "
+                                   f"or is corrupt")
 
 
 def _generate(path: str, index: FrameIndex, start: int, end: int,
@@ -41,9 +132,7 @@ def _generate(path: str, index: FrameIndex, start: int, end: int,
               only: set[int] | None) -> Iterator[tuple[int, np.ndarray]]:
     if start >= end:
         return
-    convert = {"format": "bgr24"}
-    if size is not None:
-        convert.update(width=int(size[0]), height=int(size[1]))
+    convert = _convert_options(size)
     next_index = start
     seek_from = _seek_frame(index, start)
     for i, frame in _decode_indexed(path, index, seek_from):
