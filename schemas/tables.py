@@ -47,7 +47,7 @@ KEYPOINT = pa.struct([_f("id", pa.int16()), _f("x", _f32), _f("y", _f32),
 LINE = pa.struct([_f("cls", _str), _f("points", pa.list_(pa.list_(_f32, 2))),
                   _f("confidence", _f32)])
 
-CALIBRATION = _schema("calibration", "1.0", [
+CALIBRATION = _schema("calibration", "1.1", [
     *_FRAME_KEYS,
     _f("image", _str, True),  # source file name when calibrating still images
     _f("width", _i32),
@@ -68,6 +68,9 @@ CALIBRATION = _schema("calibration", "1.0", [
     _f("keypoints", pa.list_(KEYPOINT), True),  # ids from schemas.pitch.KEYPOINT_NAMES
     _f("lines", pa.list_(LINE), True),  # classes from schemas.pitch.LINE_CLASSES
     _f("reprojection_error", _f32, True),  # pixels
+    # 1.1: how much to trust the camera, in [0, 1] (factory/calibration/confidence.py; below
+    # its CONFIDENCE_THRESHOLD likely wrong); null unless status is ok, and in 1.0 files.
+    _f("confidence", _f32, True),
 ])
 
 DETECTIONS = _schema("detections", "1.1", [

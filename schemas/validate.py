@@ -175,6 +175,16 @@ def write_table(table: pa.Table, path: str | os.PathLike, name: str) -> Path:
     return path
 
 
+def _with_new_nullable(table: pa.Table, name: str) -> pa.Table:
+    """A file of an older minor version lacks the nullable columns added since: read them
+    as nulls (a folder's dataset scan does the same through its schema)."""
+    for f in schema_of(name):
+        if f.name not in table.column_names and f.nullable:
+            table = table.append_column(pa.field(f.name, f.type, True),
+                                        pa.nulls(len(table), f.type))
+    return table
+
+
 def read_table(path: str | os.PathLike, name: str) -> pa.Table:
     """Read a Parquet file or a Hive-partitioned folder of them as table `name`, checking
     its schema name and major version."""
@@ -184,7 +194,7 @@ def read_table(path: str | os.PathLike, name: str) -> pa.Table:
     if path.is_file():
         pf = pq.ParquetFile(path)
         check_version(pf.schema_arrow, name, path)
-        return validate(pf.read(), name)
+        return validate(_with_new_nullable(pf.read(), name), name)
     files = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith("."))
     if not files:
         return schema_of(name).empty_table()

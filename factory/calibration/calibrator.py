@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from factory.calibration.confidence import camera_confidence, camera_features
 from factory.calibration.evidence import FieldEvidence
 from factory.calibration.solver import Bounds, Observations, residuals, solve_pnl
 from factory.geometry.camera import Camera
@@ -41,6 +42,9 @@ class FrameCalibration:
     keypoints: list[dict] = field(default_factory=list)  # projected template keypoints
     lines: list[dict] = field(default_factory=list)  # evidence lines with their classes
     refused_for_support: bool = False  # failed only because the image does not support it
+    # How much to trust the camera (confidence.camera_confidence; ok frames only): below
+    # confidence.CONFIDENCE_THRESHOLD it is likely wrong.
+    confidence: float | None = None
 
 
 def observations(ev: FieldEvidence) -> Observations:
@@ -112,4 +116,5 @@ def calibrate_evidence(ev: FieldEvidence, bounds: Bounds, with_k1: bool = False,
         return refused
     lines = [{"cls": c, "points": p.astype(np.float32).tolist(), "confidence": float(conf)}
              for c, (p, conf) in ev.lines.items()]
-    return FrameCalibration("ok", cam, err, ev, projected_keypoints(cam), lines)
+    conf = camera_confidence(camera_features(ev, cam, res))
+    return FrameCalibration("ok", cam, err, ev, projected_keypoints(cam), lines, confidence=conf)

@@ -245,6 +245,7 @@ class ClassicBackend:
                 line_pixels = (both[:, 0], both[:, 1])
                 points = _sample_points(line_pixels, cfg.max_points)
             best_score = -1.0
+            scored = []
             for cam in self._search(masks):
                 result = icp(cam, points, gates, self.bounds)
                 if not self._plausible(result[0]):
@@ -256,10 +257,12 @@ class ClassicBackend:
                 # candidates 0.947 -> 0.956).
                 score = result[3] * template_support(result[0], masks.lines, masks.grass, support_gate) * (
                     grass_on_pitch(result[0], masks.grass))
+                scored.append((float(score), result[0]))
                 if score > best_score:
                     best_score, best = score, (result[3], *result[:3])
             if best is None:
                 return ev
+            ev.candidates = sorted(scored, key=lambda sc: -sc[0])
             dense = _sample_points(line_pixels, cfg.final_points)
             cam, idx, classes, share = icp(best[1], dense, gates[-1:], self.bounds)
             if share > 0.0:

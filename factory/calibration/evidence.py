@@ -34,3 +34,7 @@ class FieldEvidence:
     support: float | None = None
     # Share of the grass pixels that camera_hint puts on the pitch (+ a run-off margin).
     grass_on_pitch: float | None = None
+    # Cold starts of the classic backend: every candidate camera it scored (score, camera at
+    # the backend's work resolution), best first; the confidence compares the picked camera
+    # with a distinct runner-up (factory/calibration/confidence.py). Empty when tracking.
+    candidates: list[tuple[float, Camera]] = field(default_factory=list)

@@ -21,6 +21,8 @@ def calibration_row(result: FrameCalibration, video: str, shot: int, frame: int,
         row["keypoints"] = result.keypoints
         row["lines"] = result.lines
         row["reprojection_error"] = result.reprojection_error
+        row["confidence"] = result.confidence
     else:
-        row.update(homography=None, keypoints=None, lines=None, reprojection_error=None)
+        row.update(homography=None, keypoints=None, lines=None, reprojection_error=None,
+                   confidence=None)
     return row
