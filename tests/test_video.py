@@ -136,6 +136,31 @@ def test_read_only_frames_survive_a_seek_that_lands_late(cut_video, monkeypatch)
     assert all(np.array_equal(f, everything[i]) for i, f in got)
 
 
+def test_lazy_frames_convert_regions_to_the_same_pixels(tmp_path):
+    # A frame with detail everywhere (noise), so a chroma misalignment would show.
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (H, W, 3), np.uint8) for _ in range(6)]
+    path = write_video(tmp_path / "noise.mp4", frames, FPS, crf=10, keyframe_interval=4)
+    everything = [f for _, f in read_frames(path)]
+    lazy = list(read_frames(path, 0, 6, only={1, 4, 5}, lazy=True))
+    assert [i for i, _ in lazy] == [1, 4, 5]
+    regions = [(slice(a, b), slice(c, d)) for a, b in [(0, H), (1, 2), (3, 10), (7, 8), (0, 5),
+                                                        (41, 48), (5, 47), (-9, -1)]
+               for c, d in [(0, W), (1, 3), (3, 17), (0, 2), (13, 14), (60, 64), (33, 63)]]
+    regions += [(slice(2, 40), slice(None)), (slice(None), slice(5, 30)), 3, (slice(1, 9, 2),),
+                (slice(4, 20), 7), (slice(0, 0), slice(0, 9))]
+    for i, frame in lazy:
+        assert frame.shape == (H, W, 3)
+        for key in regions:
+            assert np.array_equal(frame[key], everything[i][key]), (i, key)
+        assert np.array_equal(np.asarray(frame), everything[i])
+        assert np.array_equal(frame[3:30, 5:50], everything[i][3:30, 5:50])  # after converting
+    (_, first), = read_frames(path, 2, 3, lazy=True)
+    assert np.array_equal(first[10:20, 10:21], everything[2][10:20, 10:21])
+    with pytest.raises(ValueError):
+        read_frames(path, 0, 3, size=(32, 24), lazy=True)
+
+
 def test_stream_without_timestamps_is_read_by_counting(tmp_path):
     # A raw H.264 elementary stream has no timestamps: no seeking, frames named by position.
     path = write_video(tmp_path / "raw.h264", synthetic_frames(30, 15), FPS,
@@ -185,6 +210,15 @@ def test_real_clip_ranges_match_full_decode(data_dir, name):
         assert [i for i, _ in got] == sorted(only)
         for i, frame in got:
             assert hashlib.sha1(frame.tobytes()).hexdigest() == everything[i], (name, i)
+    # Lazy frames: a region converted by itself has the whole frame's pixels.
+    some = {1, n // 2}
+    arrays = dict(read_frames(path, only=some))
+    rng = np.random.default_rng(1)
+    for i, frame in read_frames(path, only=some, lazy=True):
+        for _ in range(50):
+            y0, x0 = rng.integers(0, frame.shape[0] - 2), rng.integers(0, frame.shape[1] - 2)
+            key = (slice(y0, y0 + rng.integers(2, 200)), slice(x0, x0 + rng.integers(2, 300)))
+            assert np.array_equal(frame[key], arrays[i][key]), (name, i, key)
 
 
 def test_variable_frame_rate_clip_counts_what_decodes(data_dir):

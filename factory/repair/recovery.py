@@ -22,6 +22,10 @@ implements it for SAM2's video predictor):
             calls recover with the gaps whose frames are all decoded (in order of their last
             needed frame, several gaps per call), so a video segmenter can prompt with
             gap.anchor_box on frames[gap.anchor_frame] and propagate through gap.frames.
+        regions_only: bool  (optional, default False)
+            True where recover reads each frame only as frame.shape and 2-D slices
+            frame[y0:y1, x0:x1]: the stage then hands it factory.video.LazyFrame objects, which
+            convert just the regions read (the same pixels as the whole image's).
 
 A Gap (dataclass below) carries the track's last good box and frame (`anchor_*`; for a gap
 inside a track, the box before it; `end_*` the box after it, None for an extension), the frames
@@ -122,6 +126,7 @@ class MotionRecoverer:
     """The weights-free backend: the motion model's boxes where the image agrees."""
 
     name = "motion"
+    regions_only = True  # histogram() reads the box's middle only
 
     def __init__(self, max_histogram_distance: float = 0.45):
         self.max_distance = max_histogram_distance

@@ -8,7 +8,8 @@ Steps, one file each, in this order:
                  the pieces of a cut among them (a cut stands where a swap fits better)
 4. recovery.py   the frames missing inside a track, and a few after a track that ends inside
                  the picture, filled by a recovery backend (weights-free motion + image check
-                 by default; frames are decoded only when the backend asks for them)
+                 by default; frames are decoded only when the backend asks for them, and
+                 converted to BGR only in the regions it reads where it says so)
 Ids are then renumbered 1..N in order of first appearance. A box is `id_fixed` when steps 2-3
 moved it off the track its plain renumbering gave it: its track is not the one its plain
 track's first box went to, or its track began on another plain track. The ball is carried
@@ -180,7 +181,8 @@ def _run_backend(recoverer, found_gaps, path) -> list[list]:
     wanted = set().union(*(need[i] for i in order))
     buffer: dict[int, np.ndarray] = {}
     k = 0
-    for f, frame in read_frames(path, min(wanted), max(wanted) + 1, only=wanted):
+    lazy = bool(getattr(recoverer, "regions_only", False))
+    for f, frame in read_frames(path, min(wanted), max(wanted) + 1, only=wanted, lazy=lazy):
         buffer[f] = frame
         ready = []
         while k < len(order) and max(need[order[k]]) <= f:

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def read_frames(path: str | os.PathLike, start: int = 0, end: int | None = None,
                 size: tuple[int, int] | None = None,
-                only: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                only: Collection[int] | None = None,
+                lazy: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame index, BGR uint8 HxWx3) for start <= index < end (end None: to the last
     frame; clipped to the frames that decode).
 
@@ -29,24 +30,93 @@ def read_frames(path: str | os.PathLike, start: int = 0, end: int | None = None,
     from the key frame before each run of wanted frames (stretches between key frames
     without a wanted frame are seeked over), and frames no other frame references (H.264's
     non-reference B-frames) are skipped by the decoder unless wanted. The frames returned
-    are bit-identical to a full decode's. Raises VideoError at call time for unreadable input.
+    are bit-identical to a full decode's. lazy: yield LazyFrame objects instead of arrays,
+    converted to BGR only where they are read (a box's region costs a fraction of the whole
+    frame). Raises VideoError at call time for unreadable input.
     """
     if start < 0 or (end is not None and end < start):
         raise ValueError(f"bad frame range [{start}, {end})")
+    if lazy and size is not None:
+        raise ValueError("lazy frames are not scaled")
     path = os.path.abspath(os.fspath(path))
     index = frame_index(path)  # probes (and validates) the file once, then cached
     end = index.num_frames if end is None else min(end, index.num_frames)
     if only is not None and index.seekable:
         wanted = sorted({int(f) for f in only if start <= f < end})
-        return _generate_only(path, index, wanted, size)
-    return _generate(path, index, start, end, size, None if only is None else set(only))
+        return _generate_only(path, index, wanted, size, lazy)
+    return _generate(path, index, start, end, size, None if only is None else set(only), lazy)
 
 
-def _convert_options(size: tuple[int, int] | None) -> dict:
+def _convert_options(size: tuple[int, int] | None, lazy: bool = False) -> dict:
     convert = {"format": "bgr24"}
     if size is not None:
         convert.update(width=int(size[0]), height=int(size[1]))
+    if lazy:
+        convert["lazy"] = True
     return convert
+
+
+def _convert(frame: av.VideoFrame, convert: dict):
+    if convert.get("lazy"):
+        return LazyFrame(frame)
+    return frame.to_ndarray(**convert)
+
+
+class LazyFrame:
+    """A decoded frame that converts to BGR (uint8, height x width x 3) only where it is read.
+
+    frame[y0:y1, x0:x1] (steps of 1) converts just that region, widened to even rows and
+    columns as 4:2:0 chroma needs, with the same converter (libswscale) as the whole frame:
+    the same pixels as np.asarray(frame)[y0:y1, x0:x1]. Anything else (np.asarray(frame),
+    other indexing, other pixel formats) converts the whole frame once and indexes it.
+    """
+
+    def __init__(self, frame: av.VideoFrame):
+        self._frame = frame
+        self._full: np.ndarray | None = None
+        self.shape = (frame.height, frame.width, 3)
+        self.dtype = np.dtype(np.uint8)
+        self.ndim = 3
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        if self._full is None:
+            self._full = self._frame.to_ndarray(format="bgr24")
+        return self._full if dtype is None else self._full.astype(dtype)
+
+    def __getitem__(self, key):
+        region = self._region(key)
+        if region is None:
+            return np.asarray(self)[key]
+        (ya, yb, y0, y1), (xa, xb, x0, x1) = region
+        f = self._frame
+        planes = []
+        for k, (r0, r1, c0, c1) in enumerate([(y0, y1, x0, x1)]
+                                             + 2 * [(y0 // 2, y1 // 2, x0 // 2, x1 // 2)]):
+            plane = f.planes[k]
+            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+            planes.append(rows[r0:r1, c0:c1].reshape(-1))
+        crop = av.VideoFrame.from_ndarray(np.concatenate(planes).reshape(-1, x1 - x0),
+                                          format="yuv420p")
+        crop.colorspace, crop.color_range = f.colorspace, f.color_range
+        return crop.to_ndarray(format="bgr24")[ya - y0:yb - y0, xa - x0:xb - x0]
+
+    def _region(self, key):
+        """((ya, yb, y0, y1), (xa, xb, x0, x1)): the rows and columns asked for and the even
+        ones converted; None where the whole frame is converted instead."""
+        if (self._full is not None or self._frame.format.name != "yuv420p"
+                or not isinstance(key, tuple) or len(key) != 2
+                or not all(isinstance(k, slice) for k in key)):
+            return None
+        out = []
+        for k, n in zip(key, self.shape[:2]):
+            a, b, step = k.indices(n)
+            if step != 1 or b - a < 2:
+                return None
+            lo, hi = a & ~1, min(b + (b & 1), n)
+            if (hi - lo) % 2 or hi - lo < 4:
+                return None
+            out.append((a, b, lo, hi))
+        return out
 
 
 def _stretches(index: FrameIndex, wanted: list[int]) -> list[tuple[int | None, list[int]]]:
@@ -66,11 +136,12 @@ def _stretches(index: FrameIndex, wanted: list[int]) -> list[tuple[int | None, l
 
 
 def _generate_only(path: str, index: FrameIndex, wanted: list[int],
-                   size: tuple[int, int] | None) -> Iterator[tuple[int, np.ndarray]]:
+                   size: tuple[int, int] | None,
+                   lazy: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     """read_frames with `only` on a stream with timestamps (its docstring)."""
     if not wanted:
         return
-    convert = _convert_options(size)
+    convert = _convert_options(size, lazy)
     done = 0  # wanted[:done] yielded
     with open_video(path) as container:
         stream = container.streams.video[0]
@@ -94,7 +165,7 @@ def _generate_only(path: str, index: FrameIndex, wanted: list[int],
                             continue
                         if i != wanted[done]:
                             break
-                        yield i, frame.to_ndarray(**convert)
+                        yield i, _convert(frame, convert)
                         need.discard(i)
                         done += 1
                         if done == len(wanted):
@@ -128,11 +199,11 @@ def _generate_only(path: str, index: FrameIndex, wanted: list[int],
 
 
 def _generate(path: str, index: FrameIndex, start: int, end: int,
-              size: tuple[int, int] | None,
-              only: set[int] | None) -> Iterator[tuple[int, np.ndarray]]:
+              size: tuple[int, int] | None, only: set[int] | None,
+              lazy: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     if start >= end:
         return
-    convert = _convert_options(size)
+    convert = _convert_options(size, lazy)
     next_index = start
     seek_from = _seek_frame(index, start)
     for i, frame in _decode_indexed(path, index, seek_from):
@@ -148,7 +219,7 @@ def _generate(path: str, index: FrameIndex, start: int, end: int,
             yield from _generate_from_start(path, index, next_index, end, convert, only)
             return
         if only is None or i in only:
-            yield i, frame.to_ndarray(**convert)
+            yield i, _convert(frame, convert)
         next_index += 1
     if next_index < end:
         raise VideoError(path, f"frames {next_index}..{end - 1} did not decode although the "
@@ -161,7 +232,7 @@ def _generate_from_start(path, index, start, end, convert, only):
         if i >= end:
             return
         if i >= start and (only is None or i in only):
-            yield i, frame.to_ndarray(**convert)
+            yield i, _convert(frame, convert)
 
 
 def _seek_frame(index: FrameIndex, start: int) -> int | None:
