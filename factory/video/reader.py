@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Collection, Iterator
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from factory.video.errors import VideoError
 from factory.video.probing import FrameIndex, frame_index, open_video
@@ -62,11 +64,25 @@ def _convert(frame: av.VideoFrame, convert: dict):
     return frame.to_ndarray(**convert)
 
 
+_REGION_STEP = 16  # regions are widened to multiples of this: fewer converter set-ups
+_local = threading.local()
+
+
+def _reformatter() -> VideoReformatter:
+    """One converter per thread: it keeps its libswscale context while the size stays."""
+    r = getattr(_local, "reformatter", None)
+    if r is None:
+        r = _local.reformatter = VideoReformatter()
+    return r
+
+
 class LazyFrame:
     """A decoded frame that converts to BGR (uint8, height x width x 3) only where it is read.
 
     frame[y0:y1, x0:x1] (steps of 1) converts just that region, widened to even rows and
-    columns as 4:2:0 chroma needs, with the same converter (libswscale) as the whole frame:
+    columns as 4:2:0 chroma needs (and to a multiple of 16 pixels where the frame allows, so
+    that the converter set up for one region serves the next one of the same size), with the
+    same converter (libswscale) as the whole frame:
     the same pixels as np.asarray(frame)[y0:y1, x0:x1]. Anything else (np.asarray(frame),
     other indexing, other pixel formats) converts the whole frame once and indexes it.
     """
@@ -98,7 +114,8 @@ class LazyFrame:
         crop = av.VideoFrame.from_ndarray(np.concatenate(planes).reshape(-1, x1 - x0),
                                           format="yuv420p")
         crop.colorspace, crop.color_range = f.colorspace, f.color_range
-        return crop.to_ndarray(format="bgr24")[ya - y0:yb - y0, xa - x0:xb - x0]
+        bgr = _reformatter().reformat(crop, format="bgr24").to_ndarray()
+        return bgr[ya - y0:yb - y0, xa - x0:xb - x0]
 
     def _region(self, key):
         """((ya, yb, y0, y1), (xa, xb, x0, x1)): the rows and columns asked for and the even
@@ -115,6 +132,10 @@ class LazyFrame:
             lo, hi = a & ~1, min(b + (b & 1), n)
             if (hi - lo) % 2 or hi - lo < 4:
                 return None
+            wide = -(-(hi - lo) // _REGION_STEP) * _REGION_STEP
+            start = min(lo, (n - wide) & ~1)
+            if wide <= n and start + wide >= b:
+                lo, hi = start, start + wide
             out.append((a, b, lo, hi))
         return out
 
