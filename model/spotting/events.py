@@ -35,20 +35,16 @@ def load_plays(path: str | Path, *, truth: bool | None = None) -> Plays:
     plays = {}
     for key in keys:
         rows = data["events"].get(key, [])
-        out = np.zeros((len(rows), 5))
+        out = np.ones((len(rows), 5))  # score 1 unless the row carries one
         for i, row in enumerate(rows):
             if len(row) < 4:
                 raise ValueError(f"{path}: {key} row {i} has {len(row)} fields, needs "
                                  "frame, team, jersey, class")
             out[i, :4] = row[:4]
-            if truth:
-                out[i, SCORE] = 1.0
-            elif len(row) == 5 or truth is False:
+            if (len(row) == 5) if truth is None else not truth:
                 if len(row) < 5:
                     raise ValueError(f"{path}: {key} row {i} has no score")
                 out[i, SCORE] = row[4]
-            else:
-                out[i, SCORE] = 1.0
         plays[key] = out
     return plays
 

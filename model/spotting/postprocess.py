@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.spotting.events import CLASS, CLASSES, FRAME, JERSEY, SCORE, TEAM, Plays
-from model.spotting.structure import gap_bin, relation
+from model.spotting.events import CLASS, FRAME, JERSEY, SCORE, TEAM, Plays
+from model.spotting.structure import surprise
 
 STEPS = ("refine", "reassign", "ensemble", "structure", "nms", "thresholds")
 
@@ -134,12 +134,7 @@ def _logit(p):
 def rescore_by_structure(events: np.ndarray, *, table: dict, beta: float, anchor: float,
                          horizon: int) -> np.ndarray:
     events = events[np.argsort(events[:, FRAME], kind="stable")].copy()
-    log_p, typical = np.asarray(table["log_p"]), table["typical"]
-
-    def surprise(a, b):
-        return log_p[int(a[CLASS]) - 1, int(b[CLASS]) - 1, relation(a, b),
-                     gap_bin(b[FRAME] - a[FRAME])] - typical
-
+    log_p = np.asarray(table["log_p"])
     anchors = np.flatnonzero(events[:, SCORE] >= anchor)
     frames = events[anchors, FRAME]
     change = np.zeros(len(events))
@@ -148,9 +143,9 @@ def rescore_by_structure(events: np.ndarray, *, table: dict, beta: float, anchor
         before = anchors[(frames < row[FRAME]) & (frames >= row[FRAME] - horizon)]
         after = anchors[(frames > row[FRAME]) & (frames <= row[FRAME] + horizon)]
         if len(before):
-            terms.append(surprise(events[before[-1]], row))
+            terms.append(surprise(table, events[before[-1]], row, log_p))
         if len(after):
-            terms.append(surprise(row, events[after[0]]))
+            terms.append(surprise(table, row, events[after[0]], log_p))
         if terms:
             change[i] = beta * np.mean(terms)
     events[:, SCORE] = 1.0 / (1.0 + np.exp(-(_logit(events[:, SCORE]) + change)))
@@ -186,5 +181,3 @@ def default_params(models: int) -> dict:
     """Every step off: `apply` returns the first model's events unchanged."""
     return {"version": 1, "models": models, **{step: None for step in STEPS}}
 
-
-__all__ = ["STEPS", "apply", "default_params", "CLASSES"]

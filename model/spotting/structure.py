@@ -47,8 +47,10 @@ def fit_structure(truth: Plays) -> dict:
             "transitions": int((counts - 1).sum())}
 
 
-def surprise(table: dict, a: np.ndarray, b: np.ndarray) -> float:
-    """log P(a -> b) minus that of a typical real transition (negative: rarer than typical)."""
-    log_p = np.asarray(table["log_p"])
+def surprise(table: dict, a: np.ndarray, b: np.ndarray, log_p: np.ndarray | None = None) -> float:
+    """log P(a -> b) minus that of a typical real transition (negative: rarer than typical).
+    `log_p`: the table's array, when the caller looks up many transitions (converting the JSON
+    lists once)."""
+    log_p = np.asarray(table["log_p"]) if log_p is None else log_p
     c_a, c_b = int(a[CLASS]) - 1, int(b[CLASS]) - 1
     return float(log_p[c_a, c_b, relation(a, b), gap_bin(b[FRAME] - a[FRAME])] - table["typical"])
