@@ -24,9 +24,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from model_fixture import FixtureDataset, fixture_collate  # noqa: E402
+
 from model.config import load_config  # noqa: E402
 from model.train import train  # noqa: E402
-from model_fixture import FixtureDataset, fixture_collate  # noqa: E402
 
 
 def bench(name: str, steps: int, batch: int | None, checkpointing: bool) -> dict:

@@ -76,6 +76,8 @@ def test_shards_hold_annotated_or_truth_labels(clip, run, tmp_path):
     expected = clip_starts([(s.start, s.end) for s in clip.shots], 4, 3)
     assert [r["frame_numbers"][0] for r in a] == expected == [r["frame_numbers"][0] for r in t]
     assert annotated["clips"] == len(expected) and annotated["frames"] == 4 * len(expected)
+    assert truth["clips"] == len(expected)
+    assert truth["histograms"]["label_source"] == {"synthetic-truth": len(expected)}
     assert {r["label_source"] for r in a} == {"annotated"}
     assert {r["label_source"] for r in t} == {"synthetic-truth"}
 

@@ -9,8 +9,16 @@ import pytest
 
 from model.spotting.events import load_plays, save_plays
 from model.spotting.fit import fit
-from model.spotting.postprocess import (apply, default_params, ensemble, nms, reassign, refine,
-                                        rescore_by_structure, threshold)
+from model.spotting.postprocess import (
+    apply,
+    default_params,
+    ensemble,
+    nms,
+    reassign,
+    refine,
+    rescore_by_structure,
+    threshold,
+)
 from model.spotting.score import count_game, score
 from model.spotting.structure import fit_structure, surprise
 from pipelines.cli import main as cli

@@ -27,7 +27,7 @@ class Counts:
     fp: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES) + 1, int))
     gt: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES) + 1, int))
 
-    def __add__(self, other: "Counts") -> "Counts":
+    def __add__(self, other: Counts) -> Counts:
         return Counts(self.tp + other.tp, self.fp + other.fp, self.gt + other.gt)
 
     def precision(self) -> np.ndarray:
