@@ -65,8 +65,13 @@ class RunDir:
             return schema_of(name).empty_table()
         return read_table(self.table_dir(name), name)
 
-    def read_video(self, name: str, video: str) -> pa.Table:
-        return read_table(self.root / name / f"video={video}", name)
+    def read_video(self, name: str, video: str, missing_ok: bool = False) -> pa.Table:
+        """One video's rows of table `name`; with missing_ok an empty table where the stage
+        wrote nothing for the video (e.g. a run of a preset without that stage)."""
+        folder = self.root / name / f"video={video}"
+        if missing_ok and not folder.exists():
+            return schema_of(name).empty_table()
+        return read_table(folder, name)
 
     def read_unit_input(self, name: str, video: str, segment: int | None, upstream_scope: str,
                         start: int, end: int) -> pa.Table:

@@ -31,14 +31,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from factory.geometry.camera import Camera
+from factory.geometry.camera import Camera, cameras_by_frame
 from factory.video.reader import read_frames
 from pipelines.captions import clip_captions
 from pipelines.rundir import RunDir
 from schemas.pitch import KEYPOINTS_3D, LINE_CLASSES, sample_template
+from schemas.tables import SHARD_CAMERA
 from schemas.validate import from_rows, read_table, schema_of
 from schemas.vocab import SPLITS
 
@@ -131,15 +131,16 @@ def load_video_labels(run: RunDir, segments: list[dict], labels: str) -> VideoLa
         by_shot[shot][0] = min(by_shot[shot][0], a)
         by_shot[shot][1] = max(by_shot[shot][1], b)
     truth = _truth_dir(path)
+    truth_boxes = read_table(truth / "gamestate.parquet", "gamestate") if truth else None
     use_truth = labels == "truth" and truth is not None
     if use_truth:
-        gamestate = read_table(truth / "gamestate.parquet", "gamestate")
+        gamestate = truth_boxes
         calibration = read_table(truth / "calibration.parquet", "calibration")
         confidences = {}
     else:
-        gamestate = _read_or_empty(run, "gamestate", video)
-        calibration = _read_or_empty(run, "calibration", video)
-        confidences = {r["track_id"]: r for r in _read_or_empty(run, "tracklets", video)
+        gamestate = run.read_video("gamestate", video, missing_ok=True)
+        calibration = run.read_video("calibration", video, missing_ok=True)
+        confidences = {r["track_id"]: r for r in run.read_video("tracklets", video, missing_ok=True)
                        .select(["track_id", "role_confidence", "team_confidence",
                                 "jersey_confidence"]).to_pylist()}
     boxes: dict[int, list[dict]] = defaultdict(list)
@@ -153,16 +154,14 @@ def load_video_labels(run: RunDir, segments: list[dict], labels: str) -> VideoLa
             "team_confidence": c.get("team_confidence"),
             "jersey_confidence": c.get("jersey_confidence"),
             "pitch_x": r["pitch_x"], "pitch_y": r["pitch_y"]})
-    cameras, status, errors = {}, {}, {}
-    for r in calibration.to_pylist():
+    cameras = cameras_by_frame(calibration)
+    status, errors = {}, {}
+    for r in calibration.select(["frame", "status", "reprojection_error"]).to_pylist():
         status[r["frame"]] = r["status"]
         errors[r["frame"]] = np.nan if r["reprojection_error"] is None else r["reprojection_error"]
-        if r["status"] == "ok" and r["pan_degrees"] is not None:
-            cameras[r["frame"]] = Camera.from_dict(r, r["width"], r["height"])
     events, positions = [], {}
     if truth is not None and (truth / "events.parquet").is_file():
         events = read_table(truth / "events.parquet", "events").to_pylist()
-        truth_boxes = read_table(truth / "gamestate.parquet", "gamestate")
         wanted = {e["frame"] for e in events}
         for r in truth_boxes.to_pylist():
             if r["frame"] in wanted and r["pitch_x"] is not None:
@@ -171,11 +170,6 @@ def load_video_labels(run: RunDir, segments: list[dict], labels: str) -> VideoLa
                        [tuple(v) for _, v in sorted(by_shot.items())],
                        "synthetic-truth" if use_truth else "annotated", dict(boxes), cameras,
                        status, errors, truth is not None, events, positions)
-
-
-def _read_or_empty(run: RunDir, table: str, video: str) -> pa.Table:
-    folder = run.root / table / f"video={video}"
-    return read_table(folder, table) if folder.exists() else schema_of(table).empty_table()
 
 
 def load_gsr_labels(labels_path: str | os.PathLike, media: str | os.PathLike) -> VideoLabels:
@@ -255,27 +249,28 @@ class PitchTargets:
         self.lines = sample_template(LINE_STEP_M, CIRCLE_STEP_M)
 
     def __call__(self, cam: Camera, scale: float, ox: float, oy: float, w: int, h: int):
+        def inside(p):  # projected, in front of the camera and inside the source frame
+            return np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) \
+                & (p[:, 1] < h)
+
         uv = cam.project(KEYPOINTS_3D)
-        inside = np.isfinite(uv).all(1) & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) \
-            & (uv[:, 1] < h)
+        visible = inside(uv)
         uv = np.nan_to_num(uv) * scale + (ox, oy)
         keypoints = [{"id": i, "x": float(uv[i, 0]), "y": float(uv[i, 1]),
-                      "visible": bool(inside[i])} for i in range(len(uv))]
+                      "visible": bool(visible[i])} for i in range(len(uv))]
         lines = []
         for cls in LINE_CLASSES:
             p = cam.project(self.lines[cls])
-            ok = np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) \
-                & (p[:, 1] < h)
+            ok = inside(p)
             if ok.sum() >= 2:
                 lines.append({"cls": cls, "points": (p[ok] * scale + (ox, oy)).round(1).tolist()})
         return keypoints, lines
 
 
 def _camera_struct(cam: Camera) -> dict:
-    return {"pan_degrees": cam.pan_degrees, "tilt_degrees": cam.tilt_degrees,
-            "roll_degrees": cam.roll_degrees, "position_meters": cam.position_meters.tolist(),
-            "x_focal_length": cam.x_focal_length, "y_focal_length": cam.y_focal_length,
-            "principal_point": cam.principal_point.tolist()}
+    """The shard's camera fields: Camera.to_dict without the distortion terms."""
+    params = cam.to_dict()
+    return {f.name: params[f.name] for f in SHARD_CAMERA}
 
 
 def video_clips(labels: VideoLabels, options: ShardOptions, split: str, source: str,
@@ -287,12 +282,12 @@ def video_clips(labels: VideoLabels, options: ShardOptions, split: str, source: 
     wanted = {s + i * options.stride for s in starts for i in range(options.frames)}
     scale, ox, oy = letterbox(labels.width, labels.height, options.size)
     w, h = round(labels.width * scale), round(labels.height * scale)
+    x0, y0 = int(round(ox)), int(round(oy))
     pending: dict[int, bytes] = {}
     clips = iter(starts)
     start = next(clips)
     for f, image in labels.read(wanted):
         canvas = np.zeros((options.size, options.size, 3), np.uint8)
-        x0, y0 = int(round(ox)), int(round(oy))
         canvas[y0:y0 + h, x0:x0 + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
         ok, jpeg = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality])
         pending[f] = jpeg.tobytes()
@@ -353,6 +348,18 @@ def write_shards(runs: list[str | os.PathLike], out: str | os.PathLike, options:
     histograms = {k: Counter() for k in ("role", "team", "event", "split", "label_source")}
     counts = Counter()
     sources, seen = [], {}
+
+    def shard(labels: VideoLabels, source) -> None:
+        if labels.video in seen:
+            raise ValueError(f"video {labels.video!r} given twice ({seen[labels.video]}, "
+                             f"{source}): shard each video once")
+        seen[labels.video] = source
+        split = split_of(labels.video, options.split)
+        n = _write_video(labels, options, split, str(source), targets,
+                         out / split / f"{labels.video}.parquet", histograms, counts)
+        histograms["split"][split] += n
+        histograms["label_source"][labels.label_source] += n
+
     for run_path in runs:
         run = RunDir(run_path)
         manifest = run.read_manifest()
@@ -368,29 +375,11 @@ def write_shards(runs: list[str | os.PathLike], out: str | os.PathLike, options:
         by_video: dict[str, list[dict]] = defaultdict(list)
         for s in segments:
             by_video[s["video"]].append(s)
-        for video, segs in sorted(by_video.items()):
-            if video in seen:
-                raise ValueError(f"video {video!r} is in two runs ({seen[video]}, {run.root}): "
-                                 "shard each video once")
-            seen[video] = run.root
-            labels = load_video_labels(run, segs, options.labels)
-            split = split_of(video, options.split)
-            n = _write_video(labels, options, split, str(run.root), targets,
-                             out / split / f"{video}.parquet", histograms, counts)
-            histograms["split"][split] += n
-            histograms["label_source"][labels.label_source] += n
+        for _, segs in sorted(by_video.items()):
+            shard(load_video_labels(run, segs, options.labels), run.root)
     for labels_path, media in gsr:
-        labels = load_gsr_labels(labels_path, media)
-        if labels.video in seen:
-            raise ValueError(f"video {labels.video!r} given twice ({seen[labels.video]}, "
-                             f"{labels_path})")
-        seen[labels.video] = labels_path
         sources.append({"gsr": str(labels_path), "media": str(media)})
-        split = split_of(labels.video, options.split)
-        n = _write_video(labels, options, split, str(labels_path), targets,
-                         out / split / f"{labels.video}.parquet", histograms, counts)
-        histograms["split"][split] += n
-        histograms["label_source"][labels.label_source] += n
+        shard(load_gsr_labels(labels_path, media), labels_path)
     if not seen:
         raise ValueError("nothing to shard: give run directories or --gsr pairs")
     manifest = {"options": asdict(options), "row_group_bytes": ROW_GROUP_BYTES,
