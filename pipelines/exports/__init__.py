@@ -13,9 +13,7 @@ def export_video(run: RunDir, video: str, config: dict) -> int:
 
     segments = run.read_video("segments", video).to_pylist()
     info = segments[0]
-    calibration = (run.read_video("calibration", video)
-                   if (run.root / "calibration" / f"video={video}").exists() else None)
-    cameras = cameras_by_frame(calibration)
+    cameras = cameras_by_frame(run.read_video("calibration", video, missing_ok=True))
     gamestate = (run.read_video("gamestate", video)
                  if (run.root / "gamestate" / f"video={video}").exists() else None)
     out = run.export_dir(video)
