@@ -85,6 +85,7 @@ class VideoLabels:
     has_truth: bool  # a synthetic video: events and captions come from its truth
     events: list[dict]
     positions: dict[tuple[int, str, str], tuple[float, float]]  # (frame, team, jersey) -> x, y
+    ball_source: str = "none"  # vocab.BALL_SOURCES
     images: dict[int, str] | None = None  # frame -> image file, for labels on still frames
 
     def read(self, wanted: set[int]):
@@ -144,8 +145,17 @@ def load_video_labels(run: RunDir, segments: list[dict], labels: str) -> VideoLa
                        .select(["track_id", "role_confidence", "team_confidence",
                                 "jersey_confidence"]).to_pylist()}
     boxes: dict[int, list[dict]] = defaultdict(list)
-    for r in gamestate.to_pylist():
-        c = confidences.get(r["track_id"], {})
+    rows = gamestate.to_pylist()
+    truth_rows = [] if truth is None else rows if use_truth else truth_boxes.to_pylist()
+    ball_source = "synthetic-truth" if use_truth else "annotated"
+    if not any(r["role"] == "ball" for r in rows):
+        # The run found no ball at all (the cpu preset's detector has no ball class): a
+        # synthetic video's true ball stands in, and the clip says so.
+        found = [r for r in truth_rows if r["role"] == "ball"]
+        rows += found
+        ball_source = "synthetic-truth" if found else "none"
+    for r in rows:
+        c = confidences.get(r["track_id"], {}) if r["role"] != "ball" else {}
         boxes[r["frame"]].append({
             "x1": r["x1"], "y1": r["y1"], "x2": r["x2"], "y2": r["y2"], "track_id": r["track_id"],
             "role": r["role"], "team": r["team"], "jersey": r["jersey"],
@@ -163,13 +173,39 @@ def load_video_labels(run: RunDir, segments: list[dict], labels: str) -> VideoLa
     if truth is not None and (truth / "events.parquet").is_file():
         events = read_table(truth / "events.parquet", "events").to_pylist()
         wanted = {e["frame"] for e in events}
-        for r in truth_boxes.to_pylist():
-            if r["frame"] in wanted and r["pitch_x"] is not None:
-                positions[r["frame"], r["team"], r["jersey"]] = (r["pitch_x"], r["pitch_y"])
+        actors = {}
+        for r in truth_rows:
+            if r["frame"] in wanted and r["role"] != "ball":
+                actors[r["frame"], r["team"], r["jersey"]] = r
+                if r["pitch_x"] is not None:
+                    positions[r["frame"], r["team"], r["jersey"]] = (r["pitch_x"], r["pitch_y"])
+        for e in events:
+            e["track_id"] = actor_track(actors.get((e["frame"], e["team"], e["jersey"])),
+                                        boxes.get(e["frame"], []))
     return VideoLabels(video, path, first["fps"], first["width"], first["height"],
                        [tuple(v) for _, v in sorted(by_shot.items())],
                        "synthetic-truth" if use_truth else "annotated", dict(boxes), cameras,
-                       status, errors, truth is not None, events, positions)
+                       status, errors, truth is not None, events, positions, ball_source)
+
+
+def actor_track(actor: dict | None, frame_boxes: list[dict], min_iou: float = 0.5) -> int | None:
+    """The track of the box among frame_boxes that is the actor's true box (the same box for
+    truth labels, the best-overlapping one at IoU >= min_iou for annotated boxes); None where
+    the actor is not in the frame or no box covers them."""
+    if actor is None:
+        return None
+    best, best_iou = None, min_iou
+    for b in frame_boxes:
+        if b["role"] == "ball":
+            continue
+        w = min(b["x2"], actor["x2"]) - max(b["x1"], actor["x1"])
+        h = min(b["y2"], actor["y2"]) - max(b["y1"], actor["y1"])
+        inter = max(w, 0.0) * max(h, 0.0)
+        union = (b["x2"] - b["x1"]) * (b["y2"] - b["y1"]) + \
+            (actor["x2"] - actor["x1"]) * (actor["y2"] - actor["y1"]) - inter
+        if union > 0 and inter / union >= best_iou:
+            best, best_iou = b["track_id"], inter / union
+    return best
 
 
 def load_gsr_labels(labels_path: str | os.PathLike, media: str | os.PathLike) -> VideoLabels:
@@ -238,8 +274,10 @@ def load_gsr_labels(labels_path: str | os.PathLike, media: str | os.PathLike) ->
     for f in range(count):
         status[f] = "ok" if f in cameras else "failed"
     video = data.get("info", {}).get("name") or labels_path.stem
+    has_ball = any(b["role"] == "ball" for frame in boxes.values() for b in frame)
     return VideoLabels(video, path, fps, width, height, [(0, count)], "soccernet-gsr",
-                       dict(boxes), cameras, status, {}, False, [], {}, images)
+                       dict(boxes), cameras, status, {}, False, [], {},
+                       "soccernet-gsr" if has_ball else "none", images)
 
 
 class PitchTargets:
@@ -323,14 +361,16 @@ def clip_row(labels: VideoLabels, numbers: list[int], jpegs: list[bytes], option
         lines.append(ln)
     first, last = numbers[0], numbers[-1]
     events = [{"frame": e["frame"], "offset": int(np.argmin(np.abs(np.asarray(numbers) - e["frame"]))),
-               "team": e["team"], "jersey": e["jersey"], "label": e["label"]}
+               "team": e["team"], "jersey": e["jersey"], "label": e["label"],
+               "track_id": e.get("track_id")}
               for e in labels.events if first - options.stride // 2 <= e["frame"] <= last]
     statuses = {n: labels.status.get(n) for n in numbers}
     # Events and captions exist where the video has a truth; elsewhere none are known.
     captions = clip_captions(labels.video, first, events, labels.positions, statuses) \
         if labels.has_truth else []
     return {"video": labels.video, "clip_id": f"{labels.video}:{first}", "source": source,
-            "split": split, "label_source": labels.label_source, "fps": labels.fps,
+            "split": split, "label_source": labels.label_source,
+            "ball_source": labels.ball_source, "fps": labels.fps,
             "source_width": labels.width, "source_height": labels.height, "size": options.size,
             "scale": scale, "offset_x": ox, "offset_y": oy, "frame_numbers": numbers,
             "jpeg": jpegs, "boxes": frames_boxes, "pitch_mask": mask,

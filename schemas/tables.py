@@ -226,13 +226,17 @@ SHARD_EVENT = pa.struct([
     _f("team", _str, True),
     _f("jersey", _str, True),
     _f("label", _str),  # a FOOTPASS action or one of vocab.EVENT_CLASSES
+    # The actor's track among the clip's boxes (for annotated boxes: the one that overlaps the
+    # actor's true box); null where the actor has no box or the event names no player.
+    _f("track_id", _i64, True),
 ])
-SHARD_CLIPS = _schema("shard_clips", "1.1", [
+SHARD_CLIPS = _schema("shard_clips", "1.2", [
     _f("video", _str),
     _f("clip_id", _str),  # <video>:<first frame>
     _f("source", _str),  # the run directory or label file the clip came from
     _f("split", _str),  # vocab.SPLITS; a video never spans two splits
     _f("label_source", _str),  # vocab.LABEL_SOURCES, for boxes and cameras
+    _f("ball_source", _str),  # vocab.BALL_SOURCES, for the boxes of role "ball"
     _f("fps", _f64),
     _f("source_width", _i32),
     _f("source_height", _i32),

@@ -40,6 +40,7 @@ _VOCAB_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("events", "team"): vocab.TEAMS,
     ("shard_clips", "split"): vocab.SPLITS,
     ("shard_clips", "label_source"): vocab.LABEL_SOURCES,
+    ("shard_clips", "ball_source"): vocab.BALL_SOURCES,
 }
 
 

@@ -25,6 +25,9 @@ CALIBRATION_STATUSES = ("ok", "failed", "not-a-pitch-view")
 
 # Training shards: where a clip's boxes and cameras come from, and the split of its video.
 LABEL_SOURCES = ("synthetic-truth", "annotated", "soccernet-gsr")
+# Where a shard clip's ball boxes come from: its label source, or the synthetic truth where an
+# annotation run found no ball at all (the cpu preset's detector has no ball class), or nowhere.
+BALL_SOURCES = LABEL_SOURCES + ("none",)
 SPLITS = ("train", "val", "test")
 BOX_SOURCES = ("detector", "recovered")
 

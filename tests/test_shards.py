@@ -13,7 +13,7 @@ import pytest
 from pipelines.captions import clip_captions, zone
 from pipelines.cli import main as cli
 from pipelines.rundir import RunDir
-from pipelines.shards import ShardOptions, clip_starts, letterbox, split_of, write_shards
+from pipelines.shards import ShardOptions, actor_track, clip_starts, letterbox, split_of, write_shards
 from schemas.validate import from_rows, read_table
 
 
@@ -29,7 +29,10 @@ def clip(tmp_path_factory):
 def run(clip, tmp_path_factory):
     """A run directory whose tables are the truth with every box moved 2 px right and scored
     0.5, so annotated and truth labels can be told apart."""
-    root = tmp_path_factory.mktemp("run")
+    return _shifted_run(clip, tmp_path_factory.mktemp("run"))
+
+
+def _shifted_run(clip, root, ball=True):
     rd = RunDir(root)
     segments = [{"video": clip.video_id, "path": str(clip.video_path), "fps": clip.fps,
                  "width": clip.width, "height": clip.height, "num_frames": clip.num_frames,
@@ -42,6 +45,8 @@ def run(clip, tmp_path_factory):
     gs["x1"] += 2
     gs["x2"] += 2
     gs["score"] = 0.5
+    if not ball:
+        gs = gs[gs.role != "ball"]
     rd.write_part(from_rows(gs.to_dict("records"), "gamestate"), "gamestate", clip.video_id,
                   None)
     rd.write_manifest({"config": {"preset": "test"}, "plan_fingerprint": "abc", "stages": {}})
@@ -96,8 +101,18 @@ def test_shards_hold_annotated_or_truth_labels(clip, run, tmp_path):
         assert np.allclose([b["x1"] for b in got_a], (src.x1 + 2) * scale + ox, atol=1e-3)
         assert np.allclose([b["pitch_x"] for b in got_t], src.pitch_x, atol=1e-4, equal_nan=True)
         assert {b["score"] for b in got_a} == {0.5} and {b["score"] for b in got_t} == {1.0}
-        # Events and captions come from the truth whichever labels were chosen.
-        assert ra["events"] == rt["events"] and ra["captions"] == rt["captions"]
+        # Events and captions come from the truth whichever labels were chosen; the actor's
+        # track is the truth track, or the annotated box over it (none this small overlaps
+        # its 2 px shifted twin at IoU 0.5 always).
+        def strip(events):
+            return [{k: v for k, v in e.items() if k != "track_id"} for e in events]
+        assert strip(ra["events"]) == strip(rt["events"]) and ra["captions"] == rt["captions"]
+        for ea, et in zip(ra["events"], rt["events"]):
+            actor = truth_boxes[(truth_boxes.frame == et["frame"]) & (truth_boxes.team == et["team"])
+                                & (truth_boxes.jersey == et["jersey"])]
+            assert et["track_id"] == (actor.track_id.iloc[0] if len(actor) else None)
+            assert ea["track_id"] in (None, et["track_id"])
+        assert ra["ball_source"] == "annotated" and rt["ball_source"] == "synthetic-truth"
         assert len(ra["captions"]) == 3
         for ok, status, kps, cam in zip(ra["pitch_mask"], ra["calibration_status"],
                                         ra["keypoints"], ra["camera"]):
@@ -121,6 +136,27 @@ def test_shards_hold_annotated_or_truth_labels(clip, run, tmp_path):
     assert sum(manifest["histograms"]["role"].values()) == sum(
         len(b) for r in a for b in r["boxes"])
     assert manifest["file_bytes"] > manifest["jpeg_bytes"] > 0
+
+
+def test_a_run_without_a_ball_gets_the_synthetic_truths(clip, tmp_path):
+    write_shards([_shifted_run(clip, tmp_path / "run", ball=False)], tmp_path / "s",
+                 ShardOptions(frames=4, stride=3, size=96))
+    rows = _rows(tmp_path / "s")
+    assert {r["ball_source"] for r in rows} == {"synthetic-truth"}
+    balls = [b for r in rows for f in r["boxes"] for b in f if b["role"] == "ball"]
+    assert balls and {b["score"] for b in balls} == {1.0}  # the truth's, not the run's 0.5
+    others = [b for r in rows for f in r["boxes"] for b in f if b["role"] != "ball"]
+    assert {b["score"] for b in others} == {0.5}
+
+
+def test_an_event_names_the_box_that_covers_its_actor():
+    actor = {"x1": 100, "y1": 50, "x2": 120, "y2": 100}
+    boxes = [{"role": "ball", "track_id": 0, "x1": 100, "y1": 50, "x2": 120, "y2": 100},
+             {"role": "player", "track_id": 7, "x1": 104, "y1": 52, "x2": 124, "y2": 101},
+             {"role": "player", "track_id": 8, "x1": 112, "y1": 50, "x2": 132, "y2": 100}]
+    assert actor_track(actor, boxes) == 7  # the ball never; the better overlap wins
+    assert actor_track(actor, boxes[2:]) is None  # IoU 0.25: not the actor's box
+    assert actor_track(None, boxes) is None
 
 
 def test_projected_keypoints_follow_the_camera(clip, run, tmp_path):
