@@ -14,7 +14,8 @@ export YOLO_CONFIG_DIR := $(CURDIR)/.yolo
 export HF_HUB_OFFLINE := 1
 
 .PHONY: setup test test-fast demo annotate eval bench train train-detector lint clean \
-	setup-vllm test-vllm eval-spotting shards
+	setup-vllm test-vllm eval-spotting shards \
+	spotting-data eval-spotting-heads
 
 setup: $(VENV)/.installed
 
@@ -76,6 +77,28 @@ shards: setup
 # leave-one-game-out on the dev files (results/eval/spotting.json, a few minutes).
 eval-spotting: setup
 	$(PY) -m model.spotting.crossval --data=$(DATA) --out results/eval
+
+# Learned spotting heads against the nearest-player baseline: synthetic 60 s clips annotated by
+# the cpu preset (seeds SPOT_TRAIN train the heads and fit the baseline, SPOT_TEST are unseen),
+# sharded, then both scored per class. The data takes ~30 min of CPU once; reruns reuse it.
+SPOT ?= runs/spot
+SPOT_TRAIN ?= 101 102 103 104 105 106 107
+SPOT_TEST ?= 108 109 110
+spotting-data: setup
+	@for s in $(SPOT_TRAIN) $(SPOT_TEST); do \
+	  [ -f $(SPOT)/clips/seed$$s/truth/events.parquet ] || \
+	  $(VENV)/bin/soccerfactory synth --out $(SPOT)/clips/seed$$s --seconds 60 --seed $$s || exit 1; done
+	$(VENV)/bin/soccerfactory annotate $(foreach s,$(SPOT_TRAIN),$(SPOT)/clips/seed$(s)/synth-broadcast-$(s).mp4) \
+	  --out $(SPOT)/run_train --resume --quiet
+	$(VENV)/bin/soccerfactory annotate $(foreach s,$(SPOT_TEST),$(SPOT)/clips/seed$(s)/synth-broadcast-$(s).mp4) \
+	  --out $(SPOT)/run_test --resume --quiet
+	rm -rf $(SPOT)/shards_train $(SPOT)/shards_test
+	$(VENV)/bin/soccerfactory shards $(SPOT)/run_train --out $(SPOT)/shards_train
+	$(VENV)/bin/soccerfactory shards $(SPOT)/run_test --out $(SPOT)/shards_test
+
+eval-spotting-heads: spotting-data
+	$(PY) -m model.spotting.heads_eval --train $(SPOT)/shards_train --test $(SPOT)/shards_test \
+	  --out results/eval/spotting_heads.json $(if $(ENCODER),--encoder $(ENCODER))
 
 # Speed: JSON under benchmarks/results/ (run on a quiet machine).
 bench: setup

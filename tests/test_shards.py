@@ -13,7 +13,14 @@ import pytest
 from pipelines.captions import clip_captions, zone
 from pipelines.cli import main as cli
 from pipelines.rundir import RunDir
-from pipelines.shards import ShardOptions, actor_track, clip_starts, letterbox, split_of, write_shards
+from pipelines.shards import (
+    ShardOptions,
+    actor_track,
+    clip_starts,
+    letterbox,
+    split_of,
+    write_shards,
+)
 from schemas.validate import from_rows, read_table
 
 

@@ -1,16 +1,24 @@
-"""`soccerfactory spot eval|fit|apply`: score, fit and apply FOOTPASS event files.
+"""`soccerfactory spot eval|fit|apply|train-heads|predict-heads`: score, fit and apply FOOTPASS
+event files; train the learned spotting heads on shards and predict events with them.
 
     soccerfactory spot eval GT.json PRED.json [--per-game] [--json OUT.json]
     soccerfactory spot fit --gt GT.json --pred A.json [B.json ...] --out PARAMS.json
                            [--steps nms,thresholds,...] [--play-by-play TRAIN.json]
     soccerfactory spot apply PARAMS.json --pred A2.json [B2.json ...] --out OUT.json
+    soccerfactory spot train-heads --shards DIR --out HEADS_DIR [--loss weighted|unweighted|focal]
+                                   [--steps N] [--encoder TRAIN_OUT]
+    soccerfactory spot predict-heads HEADS_DIR --shards DIR --out PRED.json
+                                     [--identity jersey|track] [--truth-out GT.json]
 
 `eval` prints per-class precision, recall and F1 and a last line `macro_f1 0.xxxx` (the
 FOOTPASS protocol: model.spotting.score). `fit` fits the post-processing steps on the games of
 GT.json (a calibration split: never the games you will report); the play-structure step learns
 from a training play-by-play file (default ../shared/data/footpass/pbp_train.json). `apply`
 runs them on new prediction files, given in the order they were fitted, and writes the FOOTPASS
-prediction layout.
+prediction layout. `train-heads` trains model.spotting.network on the shards' players and
+events; `predict-heads` writes its events for the shards' videos (identity jersey: the annotated
+team and jersey, as FOOTPASS files name players; track: jersey = track id), and with
+--truth-out the shards' own events in the same identity, for `spot eval`.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import json
 import sys
 from pathlib import Path
 
-HELP = "action spotting (FOOTPASS): eval, fit or apply post-processing of event files"
+HELP = ("action spotting (FOOTPASS): eval, fit or apply post-processing of event files; train "
+        "and run the learned heads")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,10 +58,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ap.add_argument("--pred", required=True, nargs="+", metavar="PRED.json")
     ap.add_argument("--out", required=True, metavar="OUT.json")
 
+    from model.spotting.heads import LOSSES, TrainOptions
+
+    tr = sub.add_parser("train-heads", help="train the learned spotting heads on shards")
+    tr.add_argument("--shards", required=True, metavar="DIR")
+    tr.add_argument("--out", required=True, metavar="HEADS_DIR")
+    tr.add_argument("--loss", default="weighted", choices=LOSSES)
+    tr.add_argument("--steps", type=int, default=TrainOptions.steps)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--encoder", metavar="TRAIN_OUT",
+                    help="a `soccerfactory train` output: RoIAlign features on its encoder's F_spa")
+
+    pr = sub.add_parser("predict-heads", help="events from trained spotting heads")
+    pr.add_argument("heads", metavar="HEADS_DIR")
+    pr.add_argument("--shards", required=True, metavar="DIR")
+    pr.add_argument("--out", required=True, metavar="PRED.json")
+    pr.add_argument("--identity", default="jersey", choices=("jersey", "track"))
+    pr.add_argument("--truth-out", metavar="GT.json",
+                    help="also write the shards' events as ground truth in the same identity")
+
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return {"eval": _eval, "fit": _fit, "apply": _apply}[args.action](args)
+        return {"eval": _eval, "fit": _fit, "apply": _apply, "train-heads": _train_heads,
+                "predict-heads": _predict_heads}[args.action](args)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -123,4 +152,55 @@ def _apply(args) -> int:
     out = apply(params, models)
     save_plays(args.out, out)
     print(f"wrote {args.out}: {sum(len(v) for v in out.values())} events in {len(out)} games")
+    return 0
+
+
+def _encoder(train_out: str | None):
+    if train_out is None:
+        return None
+    from model.evaluate import load_model
+
+    return load_model(train_out)[0].encoder
+
+
+def _train_heads(args) -> int:
+    from dataclasses import asdict
+
+    from model.spotting import heads
+    from model.spotting.network import HeadsConfig
+    from model.spotting.sequences import read_sequences
+    from model.spotting.visual import roi_features
+
+    encoder = _encoder(args.encoder)
+    seqs = read_sequences(args.shards, frames=encoder is not None)
+    visual = None if encoder is None else {s.video: roi_features(s, encoder) for s in seqs}
+    opts = heads.TrainOptions(steps=args.steps, loss=args.loss, seed=args.seed)
+    cfg = HeadsConfig(visual_dim=0 if encoder is None else encoder.cfg.embed_dim)
+    net, info = heads.train(heads.prepare(seqs, opts.sigma, visual), cfg, opts)
+    heads.save_heads(args.out, net, {"options": asdict(opts), **info, "encoder": args.encoder,
+                                     "videos": [s.video for s in seqs]})
+    print(f"wrote {args.out}: heads trained on {len(seqs)} videos, "
+          f"{sum(len(s.events) for s in seqs)} events")
+    return 0
+
+
+def _predict_heads(args) -> int:
+    from model.spotting import heads
+    from model.spotting.events import save_plays
+    from model.spotting.sequences import read_sequences
+    from model.spotting.visual import roi_features
+
+    net, meta = heads.load_heads(args.heads)
+    encoder = _encoder(meta.get("encoder"))
+    seqs = read_sequences(args.shards, frames=encoder is not None)
+    pred, truth = {}, {}
+    for s in seqs:
+        visual = None if encoder is None else roi_features(s, encoder)
+        prep = heads.prepare([s], meta["options"]["sigma"], None if visual is None else {s.video: visual})[0]
+        pred.update(heads.decode(s, heads.probabilities(net, prep), identity=args.identity))
+        truth.update(s.truth(args.identity))
+    save_plays(args.out, pred)
+    if args.truth_out:
+        save_plays(args.truth_out, truth)
+    print(f"wrote {args.out}: {sum(len(v) for v in pred.values())} events in {len(pred)} videos")
     return 0
