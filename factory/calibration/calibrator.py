@@ -49,7 +49,7 @@ class FrameCalibration:
 
 def observations(ev: FieldEvidence) -> Observations:
     classes, uv = [], []
-    for cls, (pts, _conf) in ev.lines.items():
+    for cls, (pts, _conf) in sorted(ev.lines.items(), key=lambda kv: kv[0]):
         classes += [cls] * len(pts)
         uv.append(pts)
     return Observations(ev.keypoint_ids, ev.keypoint_uv, classes,
@@ -115,6 +115,6 @@ def calibrate_evidence(ev: FieldEvidence, bounds: Bounds, with_k1: bool = False,
         refused.refused_for_support = True
         return refused
     lines = [{"cls": c, "points": p.astype(np.float32).tolist(), "confidence": float(conf)}
-             for c, (p, conf) in ev.lines.items()]
+             for c, (p, conf) in sorted(ev.lines.items(), key=lambda kv: kv[0])]
     conf = camera_confidence(camera_features(ev, cam, res))
     return FrameCalibration("ok", cam, err, ev, projected_keypoints(cam), lines, confidence=conf)

@@ -282,7 +282,7 @@ class ClassicBackend:
         ev.camera_hint = cam.rescaled(width, height)
         ev.hint_is_fit = True
         cls_arr = np.asarray(classes)
-        for cls in set(classes):
+        for cls in sorted(set(classes)):  # a fixed order: the solver and the table follow it
             sel = idx[cls_arr == cls]
             ev.lines[cls] = (points[sel] * inv, float(share))
         return ev

@@ -16,12 +16,12 @@ per-(slot, class) peaks over time (model.spotting.heads).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch_geometric.nn import EdgeConv
 
 from model.spotting.features import NUM_FEATURES
 
@@ -67,6 +67,9 @@ class GraphHead(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
+        with warnings.catch_warnings():  # torch_geometric 2.8 still calls torch.jit.script
+            warnings.simplefilter("ignore", FutureWarning)
+            from torch_geometric.nn import EdgeConv
         self.conv = EdgeConv(nn.Sequential(nn.Linear(2 * dim, dim), nn.GELU(),
                                            nn.Linear(dim, dim)), aggr="max")
         self.norm = nn.LayerNorm(dim)

@@ -58,13 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ap.add_argument("--pred", required=True, nargs="+", metavar="PRED.json")
     ap.add_argument("--out", required=True, metavar="OUT.json")
 
-    from model.spotting.heads import LOSSES, TrainOptions
-
     tr = sub.add_parser("train-heads", help="train the learned spotting heads on shards")
     tr.add_argument("--shards", required=True, metavar="DIR")
     tr.add_argument("--out", required=True, metavar="HEADS_DIR")
-    tr.add_argument("--loss", default="weighted", choices=LOSSES)
-    tr.add_argument("--steps", type=int, default=TrainOptions.steps)
+    # (model.spotting.heads.LOSSES; not imported here, so that every command starts fast)
+    tr.add_argument("--loss", default="weighted", choices=("weighted", "unweighted", "focal"))
+    tr.add_argument("--steps", type=int, help="training steps (800)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--encoder", metavar="TRAIN_OUT",
                     help="a `soccerfactory train` output: RoIAlign features on its encoder's F_spa")
@@ -174,7 +173,8 @@ def _train_heads(args) -> int:
     encoder = _encoder(args.encoder)
     seqs = read_sequences(args.shards, frames=encoder is not None)
     visual = None if encoder is None else {s.video: roi_features(s, encoder) for s in seqs}
-    opts = heads.TrainOptions(steps=args.steps, loss=args.loss, seed=args.seed)
+    opts = heads.TrainOptions(loss=args.loss, seed=args.seed,
+                              **({"steps": args.steps} if args.steps else {}))
     cfg = HeadsConfig(visual_dim=0 if encoder is None else encoder.cfg.embed_dim)
     net, info = heads.train(heads.prepare(seqs, opts.sigma, visual), cfg, opts)
     heads.save_heads(args.out, net, {"options": asdict(opts), **info, "encoder": args.encoder,
