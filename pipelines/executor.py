@@ -136,7 +136,11 @@ class Executor:
     def _add_video_units(self, unit: Unit) -> None:
         video, index = unit.video, unit.order[0]
         table = self.run.read_video(PLAN, video)
-        rows = sorted(table.to_pylist(), key=lambda r: r["segment"])
+        from factory.video import with_shot_bounds
+
+        # shot_start / shot_end ride along (not a column): calibration reads context frames
+        # past a segment's edges within its shot.
+        rows = with_shot_bounds(sorted(table.to_pylist(), key=lambda r: r["segment"]))
         self.segments[video] = rows
         self.video_frames[video] = int(rows[0]["num_frames"]) if rows else 0
         scopes = {n.name: n.scope for n in self.nodes}

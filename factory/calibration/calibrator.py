@@ -45,6 +45,10 @@ class FrameCalibration:
     # How much to trust the camera (confidence.camera_confidence; ok frames only): below
     # confidence.CONFIDENCE_THRESHOLD it is likely wrong.
     confidence: float | None = None
+    # How the neighbours' post-pass (bridging.py) changed it: "" untouched, "resolved" solved
+    # again from the neighbours' cameras, "interpolated" the neighbours' camera in between,
+    # "refused" an ok camera that jumped from both agreeing neighbours, now failed.
+    bridged: str = ""
 
 
 def observations(ev: FieldEvidence) -> Observations:

@@ -60,6 +60,16 @@ class ShotTracker:
                                self.previous.principal_point)
         return cam if not is_jump(cam, self.previous) else self.previous
 
+    def resolve(self, bgr: np.ndarray, guess: Camera) -> FrameCalibration:
+        """One frame solved again from a given camera (the neighbours' post-pass); the
+        tracker's state is left alone."""
+        try:
+            return self._solve(bgr, guess)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            result = FrameCalibration("failed")
+            result.error = repr(exc)
+            return result
+
     def step(self, bgr: np.ndarray) -> FrameCalibration:
         try:
             guess = self.predicted()

@@ -45,3 +45,15 @@ def plan_video(path: str | os.PathLike, video_id: str | None = None,
              "segment": k, "start_frame": start, "end_frame": end}
             for k, (shot, start, end) in enumerate(split_shots(shots, segment_frames))]
     return from_rows(rows, "segments")
+
+
+def with_shot_bounds(segments: Sequence[dict]) -> list[dict]:
+    """The segment rows of one or more videos, each with `shot_start` / `shot_end`: the frame
+    range of its whole shot (over the segments of the same video and shot). A stage that looks
+    past its segment's edges (calibration's context frames) stays inside the shot with them."""
+    bounds: dict[tuple, list[int]] = {}
+    for s in segments:
+        b = bounds.setdefault((s["video"], s["shot"]), [int(s["start_frame"]), int(s["end_frame"])])
+        b[0], b[1] = min(b[0], int(s["start_frame"])), max(b[1], int(s["end_frame"]))
+    return [dict(s, shot_start=bounds[s["video"], s["shot"]][0],
+                 shot_end=bounds[s["video"], s["shot"]][1]) for s in segments]

@@ -27,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
 
     from factory.calibration.backends import make_backend
     from factory.calibration.rows import calibration_row
-    from factory.calibration.tracker import ShotTracker, smooth_shot
-    from factory.video import VideoError, plan_video, read_frames, video_id_for
+    from factory.calibration.stage import calibrate_segment
+    from factory.calibration.tracker import ShotTracker
+    from factory.video import VideoError, plan_video, video_id_for, with_shot_bounds
     from schemas.validate import from_rows, write_table
 
     out = Path(args.out)
@@ -61,13 +62,11 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         video = video_id_for(path)
-        for seg in segments:
-            tracker.reset()
-            frames = list(read_frames(path, seg["start_frame"], seg["end_frame"]))
-            results = smooth_shot([tracker.step(bgr) for _, bgr in frames])
-            for (i, bgr), r in zip(frames, results):
-                emit(r, video, seg["shot"], i, bgr.shape[1], bgr.shape[0], None,
-                     f"{video}_{i:06d}")
+        for seg in with_shot_bounds(segments):  # as the stage runs them (annotate)
+            for i, w, h, r in calibrate_segment(tracker, path, seg["start_frame"],
+                                                seg["end_frame"], seg["shot_start"],
+                                                seg["shot_end"]):
+                emit(r, video, seg["shot"], i, w, h, None, f"{video}_{i:06d}")
     table = from_rows(rows, "calibration")
     write_table(table, out / "calibration.parquet", "calibration")
     ok = sum(r["status"] == "ok" for r in rows)
