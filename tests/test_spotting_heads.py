@@ -98,22 +98,25 @@ def test_the_nearest_player_baseline_finds_passes_on_exact_boxes(seq):
     assert f1 >= score(seq.truth("track"), pred)[0].macro_f1()
 
 
-def test_the_graph_reads_present_players_only():
+def test_the_graph_joins_each_player_to_its_nearest_present_ones():
     torch.manual_seed(0)
-    net = SpottingNet(HeadsConfig(window=8, slots=5, hidden=16, heads=2)).eval()
+    net = SpottingNet(HeadsConfig(window=8, slots=5, hidden=16, heads=2, neighbours=2)).eval()
     x = torch.randn(1, 8, 5, len(NAMES))
     present = torch.ones(1, 8, 5, dtype=torch.bool)
     present[:, :, 4] = False
+    # Players 0 and 1 stand together, 2 and 3 far apart, 4 (absent) next to player 0.
+    pos = torch.tensor([[0.0, 0.0], [1.0, 0.0], [30.0, 0.0], [60.0, 0.0], [0.1, 0.0]])
+    pos = pos.expand(1, 8, 5, 2)
     h = net.temporal(net.embed(x))
-    g1, _ = net.graph(h, present)
+    g1, _ = net.graph(h, present, pos)
     h2 = h.clone()
-    h2[:, :, 4] = 100.0  # an absent slot's features must not reach anyone
-    g2, _ = net.graph(h2, present)
-    assert torch.allclose(g1[:, :, :4], g2[:, :, :4])
+    h2[:, :, 4] = 100.0  # an absent slot's features reach nobody, even its neighbour
+    assert torch.allclose(net.graph(h2, present, pos)[0][:, :, :4], g1[:, :, :4])
     h3 = h.clone()
-    h3[:, :, 3] += 1.0  # a present one's do
-    g3, _ = net.graph(h3, present)
-    assert not torch.allclose(g1[:, :, :3], g3[:, :, :3])
+    h3[:, :, 1] += 1.0  # player 1 reaches player 0 (its nearest), not player 3 (60 m away)
+    g3 = net.graph(h3, present, pos)[0]
+    assert not torch.allclose(g3[:, :, 0], g1[:, :, 0])
+    assert torch.allclose(g3[:, :, 3], g1[:, :, 3])
     logits, graph_logits = net(x, present)
     assert logits.shape == graph_logits.shape == (1, 8, 5, NUM_OUTPUTS)
 
