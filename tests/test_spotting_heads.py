@@ -28,20 +28,12 @@ def clip(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shards(clip, tmp_path_factory):
-    """Truth-labelled shards of the clip (the run directory only names the video)."""
-    from pipelines.rundir import RunDir
-    from schemas.validate import from_rows
+    """Truth-labelled shards of the clip (of the run directory only its segments are read)."""
+    from test_shards import _shifted_run
 
-    root = tmp_path_factory.mktemp("run")
-    rd = RunDir(root)
-    segments = [{"video": clip.video_id, "path": str(clip.video_path), "fps": clip.fps,
-                 "width": clip.width, "height": clip.height, "num_frames": clip.num_frames,
-                 "shot": k, "segment": k, "start_frame": s.start, "end_frame": s.end}
-                for k, s in enumerate(clip.shots)]
-    rd.write_part(from_rows(segments, "segments"), "segments", clip.video_id, None)
-    rd.write_manifest({"config": {"preset": "test"}, "plan_fingerprint": "x", "stages": {}})
     out = tmp_path_factory.mktemp("shards")
-    write_shards([root], out, ShardOptions(frames=8, stride=2, size=96, labels="truth"))
+    write_shards([_shifted_run(clip, tmp_path_factory.mktemp("run"))], out,
+                 ShardOptions(frames=8, stride=2, size=96, labels="truth"))
     return out
 
 

@@ -15,12 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-try:
-    from schemas.vocab import EVENT_VOCAB
-except ImportError:  # until schemas/vocab.py carries it (the shard reader adds it)
-    from schemas.vocab import EVENT_CLASSES, FOOTPASS_ACTIONS
-
-    EVENT_VOCAB = tuple(FOOTPASS_ACTIONS[i] for i in sorted(FOOTPASS_ACTIONS)) + EVENT_CLASSES
+from schemas.vocab import EVENT_VOCAB
 
 
 class EventHead(nn.Module):
