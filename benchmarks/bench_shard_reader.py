@@ -89,7 +89,7 @@ def clip_row(i: int, jpegs: list[bytes], size: int, rng) -> dict:
            "position_meters": [0.0, 55.0, -12.0], "x_focal_length": 1500.0,
            "y_focal_length": 1500.0, "principal_point": [960.0, 540.0]}
     return {"video": f"bench{i // 8}", "clip_id": f"bench{i // 8}:{i * 32}", "source": "bench",
-            "split": "train", "label_source": "synthetic-truth", "fps": 25.0,
+            "split": "train", "label_source": "synthetic-truth", "ball_source": "none", "fps": 25.0,
             "source_width": 1920, "source_height": 1080, "size": size, "scale": size / 1920,
             "offset_x": 0.0, "offset_y": (size - 1080 * size / 1920) / 2,
             "frame_numbers": list(range(i * 32, i * 32 + 2 * t, 2)), "jpeg": jpegs,

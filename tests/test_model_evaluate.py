@@ -179,7 +179,7 @@ def _shard_rows(samples: list[dict]) -> list[dict]:
         mask = s["pitch_mask"].tolist()
         rows.append({
             "video": "fixture", "clip_id": s["clip_id"], "source": "test", "split": "val",
-            "label_source": "synthetic-truth", "fps": 25.0, "source_width": size,
+            "label_source": "synthetic-truth", "ball_source": "none", "fps": 25.0, "source_width": size,
             "source_height": size, "size": size, "scale": 1.0, "offset_x": 0.0,
             "offset_y": 0.0, "frame_numbers": list(range(t)), "jpeg": jpeg, "boxes": boxes,
             "pitch_mask": mask, "calibration_status": ["ok" if m else "failed" for m in mask],

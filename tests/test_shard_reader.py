@@ -37,7 +37,7 @@ def _row(clip_id: str, frames: list[np.ndarray], boxes=None, keypoints=None, lin
     mask = [True] * t if mask is None else mask
     return {
         "video": clip_id.split(":")[0], "clip_id": clip_id, "source": "test", "split": "train",
-        "label_source": "synthetic-truth", "fps": 25.0, "source_width": size,
+        "label_source": "synthetic-truth", "ball_source": "none", "fps": 25.0, "source_width": size,
         "source_height": size, "size": size, "scale": 1.0, "offset_x": 0.0, "offset_y": 0.0,
         "frame_numbers": list(range(t)), "jpeg": [_jpeg(f) for f in frames],
         "boxes": boxes or [[] for _ in range(t)], "pitch_mask": mask,
