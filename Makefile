@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: setup test test-fast demo annotate eval bench train train-detector lint clean \
 	setup-vllm test-vllm eval-spotting shards \
-	spotting-data eval-spotting-heads
+	spotting-data spotting-encoder eval-spotting-heads
 
 setup: $(VENV)/.installed
 
@@ -95,6 +95,13 @@ spotting-data: setup
 	rm -rf $(SPOT)/shards_train $(SPOT)/shards_test
 	$(VENV)/bin/soccerfactory shards $(SPOT)/run_train --out $(SPOT)/shards_train
 	$(VENV)/bin/soccerfactory shards $(SPOT)/run_test --out $(SPOT)/shards_test
+
+# The encoder whose F_spa gives the heads' visual features: the tiny config at the shards' 224 px,
+# 150 CPU steps on the training shards (make eval-spotting-heads ENCODER=$(SPOT)/encoder).
+spotting-encoder: spotting-data
+	printf 'base: tiny\nencoder:\n  img_size: 224\n  num_frames: 16\n' > $(SPOT)/encoder.yaml
+	$(VENV)/bin/soccerfactory train --shards $(SPOT)/shards_train --config $(SPOT)/encoder.yaml \
+	  --steps 150 --out $(SPOT)/encoder
 
 eval-spotting-heads: spotting-data
 	$(PY) -m model.spotting.heads_eval --train $(SPOT)/shards_train --test $(SPOT)/shards_test \
