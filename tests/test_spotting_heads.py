@@ -171,6 +171,19 @@ def test_training_lowers_the_loss_and_a_saved_model_predicts_the_same(seq, tmp_p
         heads.load_heads(tmp_path / "nothing")
 
 
+def test_the_decoding_threshold_is_fitted_on_a_video_left_out(seq):
+    prep = heads.prepare([seq], 1.0)
+    cfg = HeadsConfig(window=16, slots=24, hidden=16, heads=2)
+    opts = heads.TrainOptions(steps=5, batch=2)
+    net, _ = heads.train(prep, cfg, opts, log=None)
+    t, f1 = heads.fit_threshold(net, prep)
+    assert t in heads.THRESHOLDS and f1[str(t)] == max(f1.values())
+    with pytest.raises(ValueError, match="two training videos"):
+        heads.train_calibrated(prep, cfg, opts, log=None)
+    _, info = heads.train_calibrated(prep * 2, cfg, opts, log=None)
+    assert info["min_score"] in heads.THRESHOLDS and info["calibration_video"] == seq.video
+
+
 def test_roi_features_pool_the_encoder_over_each_box(shards):
     from model.encoder import build_encoder
     from model.spotting.visual import roi_features

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from model.spotting import heads, nearest
 from model.spotting.network import HeadsConfig
-from model.spotting.score import score
+from model.spotting.score import THRESHOLD, score
 from model.spotting.sequences import VideoSequence, read_sequences
 
 IDENTITIES = ("track", "jersey")
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=heads.TrainOptions.steps)
     ap.add_argument("--losses", nargs="+", default=list(heads.LOSSES), choices=heads.LOSSES)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calibrated", nargs="*", default=["weighted"], choices=heads.LOSSES,
+                    help="losses also run with the decoding threshold fitted on the last "
+                         "training video (heads.train_calibrated)")
     ap.add_argument("--out", default="results/eval/spotting_heads.json")
     args = ap.parse_args(argv)
 
@@ -74,24 +77,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"nearest player {asdict(params)}: test macro F1 "
           f"{result['nearest_player']['test']['track']['macro_f1']:.4f} (track)")
 
-    runs = [(loss, None) for loss in args.losses]
+    runs = [(loss, None, False) for loss in args.losses]
+    runs += [(loss, None, True) for loss in args.calibrated]
     if args.encoder:
         from model.evaluate import load_model
 
         encoder = load_model(args.encoder)[0].encoder
         visual = {**_visual(train, encoder), **_visual(test, encoder)}
-        runs.append(("weighted", visual))
-    for loss, visual in runs:
-        name = loss + ("+visual" if visual else "")
+        runs.append(("weighted", visual, False))
+    for loss, visual, calibrated in runs:
+        name = loss + ("+visual" if visual else "") + ("+threshold" if calibrated else "")
         cfg = HeadsConfig(visual_dim=0 if visual is None else next(iter(visual.values())).shape[-1])
         opts = heads.TrainOptions(steps=args.steps, loss=loss, seed=args.seed)
         prep_train = heads.prepare(train, opts.sigma, visual)
-        net, info = heads.train(prep_train, cfg, opts, log=None)
+        net, info = (heads.train_calibrated if calibrated else heads.train)(
+            prep_train, cfg, opts, log=None)
+        min_score = info.get("min_score", THRESHOLD)
         probs = {p.seq.video: heads.probabilities(net, p)
                  for p in prep_train + heads.prepare(test, opts.sigma, visual)}
         result[f"heads_{name}"] = {"options": asdict(opts), **info, **{
-            split: figures(seqs, lambda s, ident, probs=probs: heads.decode(s, probs[s.video],
-                                                                           identity=ident))
+            split: figures(seqs, lambda s, ident, probs=probs, t=min_score: heads.decode(
+                s, probs[s.video], identity=ident, min_score=t))
             for split, seqs in (("train", train), ("test", test))}}
         print(f"heads {name}: test macro F1 {result[f'heads_{name}']['test']['track']['macro_f1']:.4f}"
               f" (track), train {result[f'heads_{name}']['train']['track']['macro_f1']:.4f}")

@@ -65,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--loss", default="weighted", choices=("weighted", "unweighted", "focal"))
     tr.add_argument("--steps", type=int, help="training steps (800)")
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--calibrate", action="store_true",
+                    help="fit the decoding threshold on the last video with heads trained on "
+                         "the others, then train on all (twice the time)")
     tr.add_argument("--encoder", metavar="TRAIN_OUT",
                     help="a `soccerfactory train` output: RoIAlign features on its encoder's F_spa")
 
@@ -176,7 +179,8 @@ def _train_heads(args) -> int:
     opts = heads.TrainOptions(loss=args.loss, seed=args.seed,
                               **({"steps": args.steps} if args.steps else {}))
     cfg = HeadsConfig(visual_dim=0 if encoder is None else encoder.cfg.embed_dim)
-    net, info = heads.train(heads.prepare(seqs, opts.sigma, visual), cfg, opts)
+    fit = heads.train_calibrated if args.calibrate else heads.train
+    net, info = fit(heads.prepare(seqs, opts.sigma, visual), cfg, opts)
     heads.save_heads(args.out, net, {"options": asdict(opts), **info, "encoder": args.encoder,
                                      "videos": [s.video for s in seqs]})
     print(f"wrote {args.out}: heads trained on {len(seqs)} videos, "
@@ -187,6 +191,7 @@ def _train_heads(args) -> int:
 def _predict_heads(args) -> int:
     from model.spotting import heads
     from model.spotting.events import save_plays
+    from model.spotting.score import THRESHOLD
     from model.spotting.sequences import read_sequences
     from model.spotting.visual import roi_features
 
@@ -197,7 +202,8 @@ def _predict_heads(args) -> int:
     for s in seqs:
         visual = None if encoder is None else roi_features(s, encoder)
         prep = heads.prepare([s], meta["options"]["sigma"], None if visual is None else {s.video: visual})[0]
-        pred.update(heads.decode(s, heads.probabilities(net, prep), identity=args.identity))
+        pred.update(heads.decode(s, heads.probabilities(net, prep), identity=args.identity,
+                                 min_score=meta.get("min_score", THRESHOLD)))
         truth.update(s.truth(args.identity))
     save_plays(args.out, pred)
     if args.truth_out:
