@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from factory.calibration import search
+from factory.calibration.calibrator import MIN_GRASS_ON_PITCH, MIN_TEMPLATE_SUPPORT
 from factory.calibration.evidence import FieldEvidence
 from factory.calibration.params import vector_to_camera
 from factory.calibration.solver import Bounds, Observations, refine, refine_principal_point
@@ -69,6 +70,15 @@ class ClassicConfig:
     # holds it (solver.refine_principal_point).
     principal_point_prior: float = 0.05
     principal_point_classes: int = 4
+    # Cold starts also search goal-end cameras (search.END_PRIOR) when the best main-camera
+    # candidate fails the status checks or scores below this (share x support x grass; a
+    # wrong main camera on a synthetic tactical view scores 0.07, the right end camera 0.70).
+    end_search_below: float = 0.25
+    # ... and takes an end camera only if it passes the status checks and scores this many
+    # times the best main camera: right end cameras on synthetic frames score 8-80 times
+    # the main one, wrong ones (a strongly distorted wide view) 1.1 times; on WC14 train
+    # (no end cameras) the end search ran once and lost.
+    end_margin: float = 2.0
 
 
 def _sample_points(mask: np.ndarray | tuple[np.ndarray, np.ndarray], n: int,
@@ -195,11 +205,15 @@ class ClassicBackend:
     name = "classic"
 
     def __init__(self, config: ClassicConfig | None = None, bounds: Bounds | None = None,
-                 prior: search.CameraPrior | None = None):
+                 prior: search.CameraPrior | None = None,
+                 end_prior: search.CameraPrior | None = search.END_PRIOR):
+        """end_prior: goal-end cameras searched when the best main-camera candidate fails
+        the status checks or scores low (ClassicConfig.end_search_below; None: never)."""
         self.config = config or ClassicConfig()
         self.bounds = bounds or Bounds()
         self.prior = prior or search.CameraPrior()
-        self._grid: dict[int, np.ndarray] = {}
+        self.end_prior = end_prior
+        self._grid: dict[tuple[int, search.CameraPrior], np.ndarray] = {}
         self._template = search.template_points(3.0, 1.5)
 
     def detect(self, bgr: np.ndarray, previous: Camera | None = None) -> FieldEvidence:
@@ -244,24 +258,23 @@ class ClassicBackend:
                 both = np.unique(np.vstack([masks.line_xy, far])[:, ::-1], axis=0)
                 line_pixels = (both[:, 0], both[:, 1])
                 points = _sample_points(line_pixels, cfg.max_points)
-            best_score = -1.0
-            scored = []
-            for cam in self._search(masks):
-                result = icp(cam, points, gates, self.bounds)
-                if not self._plausible(result[0]):
-                    continue
-                # Explaining the line pixels is not enough (a wide view explains everything):
-                # the projected template must also be found in the image, and the grass must
-                # lie on the pitch through the camera (the status checks both; scoring them
-                # here picks the candidate that passes: WC14 mean IoU_part of the picked
-                # candidates 0.947 -> 0.956).
-                score = result[3] * template_support(result[0], masks.lines, masks.grass, support_gate) * (
-                    grass_on_pitch(result[0], masks.grass))
-                scored.append((float(score), result[0]))
-                if score > best_score:
-                    best_score, best = score, (result[3], *result[:3])
+            scored, best = self._candidates(self._search(masks, self.prior), points, gates,
+                                            masks, support_gate, self._plausible)
+            if self.end_prior is not None and (
+                    best is None or best[0] < cfg.end_search_below
+                    or not self._passes(best, masks, support_gate)):
+                # No main-camera hypothesis the status would accept, or only one that explains
+                # little of the image: try cameras at a goal end (high behind a goal, a
+                # tactical camera down the length of the pitch). Only then, so the frames a
+                # main camera explains keep their camera.
+                more, end_best = self._candidates(self._search(masks, self.end_prior), points,
+                                                  gates, masks, support_gate, self._plausible_end)
+                if end_best is not None and self._passes(end_best, masks, support_gate) and (
+                        best is None or end_best[0] > cfg.end_margin * best[0]):
+                    scored, best = scored + more, end_best
             if best is None:
                 return ev
+            best = best[1]
             ev.candidates = sorted(scored, key=lambda sc: -sc[0])
             dense = _sample_points(line_pixels, cfg.final_points)
             cam, idx, classes, share = icp(best[1], dense, gates[-1:], self.bounds)
@@ -297,6 +310,42 @@ class ClassicBackend:
         cam = camera.rescaled(small.shape[1], small.shape[0])
         return template_support(cam, masks.lines, masks.grass, cfg.support_gate_px * small.shape[1] / 640)
 
+    def _candidates(self, cams: list[Camera], points, gates, masks, support_gate, plausible
+                    ) -> tuple[list[tuple[float, Camera]], tuple | None]:
+        """ICP from each hypothesis; (score, camera) of the plausible ones and the best as
+        (score, (share, camera, labelled indices, classes)), None without any."""
+        best, scored = None, []
+        for cam in cams:
+            result = icp(cam, points, gates, self.bounds)
+            if not plausible(result[0]):
+                continue
+            # Explaining the line pixels is not enough (a wide view explains everything):
+            # the projected template must also be found in the image, and the grass must
+            # lie on the pitch through the camera (the status checks both; scoring them
+            # here picks the candidate that passes: WC14 mean IoU_part of the picked
+            # candidates 0.947 -> 0.956).
+            score = result[3] * template_support(result[0], masks.lines, masks.grass, support_gate) * (
+                grass_on_pitch(result[0], masks.grass))
+            scored.append((float(score), result[0]))
+            if best is None or score > best[0]:
+                best = (float(score), (result[3], *result[:3]))
+        return scored, best
+
+    def _passes(self, best: tuple | None, masks, support_gate: float) -> bool:
+        """Whether the picked candidate would pass the status's support and grass checks."""
+        if best is None:
+            return False
+        cam = best[1][1]
+        return (template_support(cam, masks.lines, masks.grass, support_gate)
+                >= MIN_TEMPLATE_SUPPORT and grass_on_pitch(cam, masks.grass) >= MIN_GRASS_ON_PITCH)
+
+    def _plausible_end(self, camera: Camera) -> bool:
+        """A camera at a goal end (END_PRIOR's side): behind the goal line, off the pitch's
+        long axis by less than a penalty area's width beyond the touchlines."""
+        x, y, z = camera.position_meters
+        return (self.bounds.accept(camera) and -200.0 < x < -(HALF_LENGTH + 2.0)
+                and abs(y) < HALF_WIDTH + 20.0 and 4.0 < -z < 80.0)
+
     def _plausible(self, camera: Camera) -> bool:
         """The prior's side of the pitch: a main broadcast camera stands outside the
         touchline it films from (this also removes the point-mirrored solution)."""
@@ -304,16 +353,16 @@ class ClassicBackend:
         return (self.bounds.accept(camera) and HALF_WIDTH + 2.0 < y < 160.0 and abs(x) < 70.0
                 and 4.0 < -z < 60.0)
 
-    def _search(self, masks) -> list[Camera]:
+    def _search(self, masks, prior: search.CameraPrior) -> list[Camera]:
         cfg = self.config
         sw = cfg.search_width
         sh = int(round(masks.lines.shape[0] * sw / masks.lines.shape[1]))
         lines = cv2.resize(masks.lines, (sw, sh), interpolation=cv2.INTER_AREA)
         lines = (lines > 40).astype(np.uint8) * 255
         grass = cv2.resize(masks.grass, (sw, sh), interpolation=cv2.INTER_NEAREST)
-        if sw not in self._grid:
-            self._grid[sw] = search.prior_grid(self.prior, sw)
-        hyp = self._grid[sw]
+        if (sw, prior) not in self._grid:
+            self._grid[sw, prior] = search.prior_grid(prior, sw)
+        hyp = self._grid[sw, prior]
         dt = cv2.distanceTransform(255 - lines, cv2.DIST_L2, 3)
         pts = _sample_points(lines, 120, seed=1)
 

@@ -36,6 +36,14 @@ class CameraPrior:
     focal_over_width: tuple[float, float, int] = (0.8, 6.0, 12)  # log-spaced
 
 
+# Cameras at a goal end, looking down the length of the pitch: a camera high behind a goal
+# and a high tactical camera. One end is enough: the line template is symmetric under a turn
+# about the centre mark, so a camera behind the other goal is found turned.
+END_PRIOR = CameraPrior(positions=((-75.0, 0.0, -22.0), (-95.0, 0.0, -42.0)),
+                        pan_degrees=(63.0, 118.0, 3.0), tilt_degrees=(48.0, 82.0, 1.5),
+                        focal_over_width=(0.6, 4.0, 10))
+
+
 def template_points(step: float = 1.0, circle_step: float = 0.5) -> np.ndarray:
     """Ground-line template points (N x 2 metres)."""
     return np.concatenate([sample_line(c, step, circle_step)[:, :2] for c in GROUND_LINE_CLASSES])
