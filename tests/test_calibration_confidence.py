@@ -68,6 +68,13 @@ def test_confidence_is_monotone_in_the_warning_signs():
     assert confidence.camera_confidence({**good, "support": 0.45}) == 0.0
     assert confidence.camera_confidence({**good, "support": None}) == 1.0
     assert confidence.camera_confidence({}) is None
+    # A camera high behind either goal (the end search's) is as usual as a main camera; half
+    # way between the two is not.
+    for x in (-85.0, 88.0):
+        end = {**good, "camera_x": x, "camera_y": 3.0, "camera_height": 30.0}
+        assert confidence.camera_confidence(end) == base
+    assert confidence.camera_confidence({**good, "camera_x": 45.0, "camera_y": 40.0,
+                                         "camera_height": 25.0}) < confidence.CONFIDENCE_THRESHOLD
 
 
 def test_calibration_table_has_a_nullable_confidence_and_reads_1_0_files(tmp_path):

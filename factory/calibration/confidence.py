@@ -108,6 +108,10 @@ def camera_features(ev: FieldEvidence | None, camera: Camera | None,
 # with floors so that another stadium's main camera is not unusual: floors 5 m across the
 # pitch, 10 m back from it, 5 m in height.
 TYPICAL_CAMERA = {"camera_x": (-0.1, 5.0), "camera_y": (77.5, 10.0), "camera_height": (17.6, 5.0)}
+# Where a goal-end camera stands (search.END_PRIOR: high behind a goal, a high tactical camera,
+# at either end), with the same floors. A prior, not a fit: WC14 has no such camera; the end
+# search only keeps one at twice the main camera's support.
+END_CAMERA = {"camera_abs_x": (85.0, 5.0), "camera_y": (0.0, 10.0), "camera_height": (32.0, 5.0)}
 TYPICAL_SIGMAS = (3.0, 6.0)  # full trust within the first, none beyond the second
 # The template support at which the support term is 1 (the median of WC14 train's right
 # cameras); it is 0 at the status check's MIN_TEMPLATE_SUPPORT.
@@ -121,8 +125,10 @@ def _ramp(v: float, full: float, zero: float) -> float:
 
 def camera_unusualness(features: dict) -> float:
     """How many (floored) sigmas the camera stands from WC14 train's right cameras, the
-    worst of x, y and height."""
-    return max(abs(features[k] - m) / s for k, (m, s) in TYPICAL_CAMERA.items())
+    worst of x, y and height, or from a goal-end camera where it is nearer to that."""
+    f = {**features, "camera_abs_x": abs(features["camera_x"])}
+    return min(max(abs(f[k] - m) / s for k, (m, s) in typical.items())
+               for typical in (TYPICAL_CAMERA, END_CAMERA))
 
 
 def camera_confidence(features: dict) -> float | None:
