@@ -44,6 +44,21 @@ def _velocity(values: np.ndarray, seq: VideoSequence) -> np.ndarray:
     return out
 
 
+def ball_offsets(seq: VideoSequence) -> tuple[np.ndarray, np.ndarray]:
+    """The ball seen from each player: on the pitch (F, K, 2) metres, and in the image (F, K, 2)
+    in units of the player's box height from the middle of the box's bottom edge (the feet);
+    NaN where the player is absent or a position is unknown. The features, the nearest-player
+    baseline and the heads' slot choice all measure "near the ball" with these."""
+    xy = np.where(seq.present[..., None], seq.xy, np.nan)
+    box = seq.box
+    h = np.maximum(box[..., 3] - box[..., 1], 1.0)
+    bcx = (seq.ball_box[:, 0] + seq.ball_box[:, 2]) / 2
+    bcy = (seq.ball_box[:, 1] + seq.ball_box[:, 3]) / 2
+    image = np.stack([(bcx[:, None] - (box[..., 0] + box[..., 2]) / 2) / h,
+                      (bcy[:, None] - box[..., 3]) / h], -1)
+    return seq.ball_xy[:, None, :] - xy, np.where(seq.present[..., None], image, np.nan)
+
+
 def node_features(seq: VideoSequence) -> np.ndarray:
     """(F, K, NUM_FEATURES) float32."""
     n_f, n_k = seq.present.shape
@@ -64,8 +79,7 @@ def node_features(seq: VideoSequence) -> np.ndarray:
         v = _velocity(xy, seq) / 8.0  # a sprint is ~8 m/s
     f[..., col["vx"]], f[..., col["vy"]] = v[..., 0], v[..., 1]
 
-    ball = seq.ball_xy[:, None, :]
-    rel = ball - xy
+    rel, img = ball_offsets(seq)
     ball_known = np.isfinite(rel).all(-1)
     dist = np.linalg.norm(np.nan_to_num(rel), axis=-1)
     f[..., col["ball_dx"]] = np.clip(np.nan_to_num(rel[..., 0]) / 10.0, -5, 5)
@@ -86,14 +100,14 @@ def node_features(seq: VideoSequence) -> np.ndarray:
     s = float(seq.size)
     box = seq.box
     h = np.maximum(box[..., 3] - box[..., 1], 1.0)
-    cx, foot = (box[..., 0] + box[..., 2]) / 2, box[..., 3]
+    cx = (box[..., 0] + box[..., 2]) / 2
     f[..., col["box_cx"]] = cx / s * present
     f[..., col["box_cy"]] = (box[..., 1] + box[..., 3]) / 2 / s * present
     f[..., col["box_h"]] = h / s * present
     bcx = (seq.ball_box[:, 0] + seq.ball_box[:, 2]) / 2
     bcy = (seq.ball_box[:, 1] + seq.ball_box[:, 3]) / 2
     img_known = np.isfinite(bcx)[:, None] & present
-    dx, dy = (bcx[:, None] - cx) / h, (bcy[:, None] - foot) / h
+    dx, dy = img[..., 0], img[..., 1]
     f[..., col["ball_img_dx"]] = np.where(img_known, np.clip(np.nan_to_num(dx), -5, 5), 0) / 5
     f[..., col["ball_img_dy"]] = np.where(img_known, np.clip(np.nan_to_num(dy), -5, 5), 0) / 5
     f[..., col["ball_img_distance"]] = np.where(

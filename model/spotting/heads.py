@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from scipy.ndimage import maximum_filter1d
 
 from model.spotting.events import Plays
-from model.spotting.features import NAMES, node_features
+from model.spotting.features import NAMES, ball_offsets, node_features
 from model.spotting.network import NUM_OUTPUTS, HeadsConfig, SpottingNet, spotting_loss
 from model.spotting.score import THRESHOLD, score
 from model.spotting.sequences import VideoSequence, game_key
@@ -96,24 +96,17 @@ def targets(seq: VideoSequence, sigma: float = 1.0, reach: int = 2) -> np.ndarra
 
 def prepare(seqs: list[VideoSequence], sigma: float, visual: dict[str, np.ndarray] | None = None
             ) -> list[Prepared]:
-    out = []
-    for s in seqs:
-        f = node_features(s)
-        out.append(Prepared(s, f, None if visual is None else visual[s.video], targets(s, sigma),
-                            ball_nearness(f)))
-    return out
+    return [Prepared(s, node_features(s), None if visual is None else visual[s.video],
+                     targets(s, sigma), ball_nearness(s)) for s in seqs]
 
 
-def ball_nearness(features: np.ndarray) -> np.ndarray:
-    """(F, K) how near each player is to the ball, about in metres: the pitch distance where
-    both are known, else the image distance in box heights times 1.8 m; inf where unknown."""
-    col = {n: i for i, n in enumerate(NAMES)}
-    pitch = np.where(features[..., col["ball_pitch_known"]] > 0,
-                     features[..., col["ball_distance"]] * 10.0, np.inf)
-    image = np.where(features[..., col["ball_img_known"]] > 0,
-                     features[..., col["ball_img_distance"]] * 5.0 * 1.8, np.inf)
-    near = np.where(np.isfinite(pitch), pitch, image)
-    return np.where(features[..., col["present"]] > 0, near, np.inf)
+def ball_nearness(seq: VideoSequence) -> np.ndarray:
+    """(F, K) how near each player is to the ball, about in metres: the pitch distance (capped
+    at 50 m) where both positions are known, else the image distance in box heights (capped at
+    5) times 1.8 m; inf where the player is absent or neither is known."""
+    pitch, image = (np.linalg.norm(d, axis=-1) for d in ball_offsets(seq))
+    near = np.where(np.isfinite(pitch), np.minimum(pitch, 50.0), np.minimum(image, 5.0) * 1.8)
+    return np.where(np.isfinite(near), near, np.inf)
 
 
 def _slots(present: np.ndarray, nearness: np.ndarray, p: int) -> np.ndarray:
@@ -232,21 +225,15 @@ def probabilities(net: SpottingNet, prep: Prepared, batch: int = 16) -> np.ndarr
 def decode(seq: VideoSequence, probs: np.ndarray, *, nms: int = 4,
            min_score: float = THRESHOLD, identity: str = "track") -> Plays:
     """Events from per-frame probabilities: local maxima over +/- nms sampled frames of each
-    track's class probability, within one segment, scoring >= min_score. identity: "track"
-    (team 0, jersey = track id) or "jersey" (the track's team and jersey as annotated; a track
-    without a jersey gets -1, which matches nothing)."""
+    track's class probability, within one segment, scoring >= min_score, each naming its
+    player as VideoSequence.player does for `identity`."""
     rows = []
     for a, b in seq.segments:
         p = probs[a:b, :, 1:]
         peak = (p == maximum_filter1d(p, 2 * nms + 1, axis=0, mode="constant")) & (p >= min_score)
         for i, k, c in zip(*np.nonzero(peak)):
-            track = int(seq.tracks[k])
-            if identity == "track":
-                who = (0, track)
-            else:
-                jersey = seq.jersey[k]
-                who = (max(int(seq.team[k]), 0), -1 if jersey is None else int(jersey))
-            rows.append([int(seq.frames[a + i]), *who, int(c) + 1, float(p[i, k, c])])
+            rows.append([int(seq.frames[a + i]), *seq.player(k, identity), int(c) + 1,
+                         float(p[i, k, c])])
     return {game_key(seq.video): np.asarray(rows, float).reshape(-1, 5)}
 
 

@@ -41,12 +41,6 @@ def figures(seqs: list[VideoSequence], predict) -> dict:
     return out
 
 
-def _visual(seqs: list[VideoSequence], encoder) -> dict:
-    from model.spotting.visual import roi_features
-
-    return {s.video: roi_features(s, encoder) for s in seqs}
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", required=True, help="training shard folder")
@@ -80,10 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = [(loss, None, False) for loss in args.losses]
     runs += [(loss, None, True) for loss in args.calibrated]
     if args.encoder:
-        from model.evaluate import load_model
+        from model.spotting.visual import load_encoder, roi_features_by_video
 
-        encoder = load_model(args.encoder)[0].encoder
-        visual = {**_visual(train, encoder), **_visual(test, encoder)}
+        visual = roi_features_by_video(train + test, load_encoder(args.encoder))
         runs.append(("weighted", visual, False))
     for loss, visual, calibrated in runs:
         name = loss + ("+visual" if visual else "") + ("+threshold" if calibrated else "")

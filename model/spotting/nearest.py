@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.spotting.events import Plays
+from model.spotting.features import ball_offsets
 from model.spotting.score import score
 from model.spotting.sequences import VideoSequence, game_key
 
@@ -34,14 +35,7 @@ class NearestParams:
 
 def owners(seq: VideoSequence, params: NearestParams) -> np.ndarray:
     """(F,) column of the owning track per sampled frame, -1 for nobody."""
-    xy = np.where(seq.present[..., None], seq.xy, np.nan)
-    pitch = np.linalg.norm(seq.ball_xy[:, None] - xy, axis=-1)
-    box = seq.box
-    h = np.maximum(box[..., 3] - box[..., 1], 1.0)
-    bx = (seq.ball_box[:, None, 0] + seq.ball_box[:, None, 2]) / 2
-    by = (seq.ball_box[:, None, 1] + seq.ball_box[:, None, 3]) / 2
-    image = np.hypot(bx - (box[..., 0] + box[..., 2]) / 2, by - box[..., 3]) / h
-    image = np.where(seq.present, image, np.nan)
+    pitch, image = (np.linalg.norm(d, axis=-1) for d in ball_offsets(seq))
     # Pitch distance where both positions are known, image distance (in radius units) else.
     scaled = np.where(np.isfinite(pitch), pitch / params.radius, image / params.image_radius)
     scaled = np.where(np.isfinite(scaled), scaled, np.inf)
@@ -58,12 +52,6 @@ def nearest_player_events(seq: VideoSequence, params: NearestParams,
     own = owners(seq, params)
     rows = []
 
-    def who(k):
-        if identity == "track":
-            return 0, int(seq.tracks[k])
-        jersey = seq.jersey[k]
-        return max(int(seq.team[k]), 0), -1 if jersey is None else int(jersey)
-
     for a, b in seq.segments:
         spells = []  # [owner, first, last] sampled-frame indices
         for i in range(a, b):
@@ -77,9 +65,9 @@ def nearest_player_events(seq: VideoSequence, params: NearestParams,
         for n, (k, first, last) in enumerate(spells):
             length = (seq.frames[last] - seq.frames[first]) / seq.fps
             if length >= params.min_drive:
-                rows.append([int(seq.frames[first]), *who(k), DRIVE, 0.5])
+                rows.append([int(seq.frames[first]), *seq.player(k, identity), DRIVE, 0.5])
             if n + 1 < len(spells) or last + params.bridge + 1 < b:  # the ball left this player
-                rows.append([int(seq.frames[last]), *who(k), PASS, 0.5])
+                rows.append([int(seq.frames[last]), *seq.player(k, identity), PASS, 0.5])
     return {game_key(seq.video): np.asarray(rows, float).reshape(-1, 5)}
 
 

@@ -51,6 +51,15 @@ class VideoSequence:
     def stride(self) -> int:
         return int(np.median(np.diff(self.frames))) if len(self.frames) > 1 else 1
 
+    def player(self, k: int, identity: str = "track") -> tuple[int, int]:
+        """How a prediction names track column k: identity "track" as (0, track id), "jersey"
+        as the track's annotated team (0 left, 1 right; 0 where unknown) and jersey (-1 where
+        never read, which matches nothing)."""
+        if identity == "track":
+            return 0, int(self.tracks[k])
+        jersey = self.jersey[k]
+        return max(int(self.team[k]), 0), -1 if jersey is None else int(jersey)
+
     def truth(self, identity: str = "track") -> Plays:
         """The events as FOOTPASS ground truth: identity "track" keys a player by track id
         (team 0, jersey = track id; actors without a track keep -1 and can never be matched),

@@ -6,6 +6,8 @@ load_model) and stays frozen: the spotting heads read what pre-training taught i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torchvision.ops import roi_align
@@ -47,3 +49,14 @@ def roi_features(seq: VideoSequence, encoder, *, device: str = "cpu") -> np.ndar
         rows, cols = zip(*where)
         out[list(rows), list(cols)] = vec
     return out
+
+
+def load_encoder(train_out: str | Path):
+    """The encoder of a `soccerfactory train` output (its latest checkpoint)."""
+    from model.evaluate import load_model
+
+    return load_model(train_out)[0].encoder
+
+
+def roi_features_by_video(seqs: list[VideoSequence], encoder) -> dict[str, np.ndarray]:
+    return {s.video: roi_features(s, encoder) for s in seqs}

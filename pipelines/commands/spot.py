@@ -157,25 +157,17 @@ def _apply(args) -> int:
     return 0
 
 
-def _encoder(train_out: str | None):
-    if train_out is None:
-        return None
-    from model.evaluate import load_model
-
-    return load_model(train_out)[0].encoder
-
-
 def _train_heads(args) -> int:
     from dataclasses import asdict
 
     from model.spotting import heads
     from model.spotting.network import HeadsConfig
     from model.spotting.sequences import read_sequences
-    from model.spotting.visual import roi_features
+    from model.spotting.visual import load_encoder, roi_features_by_video
 
-    encoder = _encoder(args.encoder)
+    encoder = None if args.encoder is None else load_encoder(args.encoder)
     seqs = read_sequences(args.shards, frames=encoder is not None)
-    visual = None if encoder is None else {s.video: roi_features(s, encoder) for s in seqs}
+    visual = None if encoder is None else roi_features_by_video(seqs, encoder)
     opts = heads.TrainOptions(loss=args.loss, seed=args.seed,
                               **({"steps": args.steps} if args.steps else {}))
     cfg = HeadsConfig(visual_dim=0 if encoder is None else encoder.cfg.embed_dim)
@@ -193,10 +185,10 @@ def _predict_heads(args) -> int:
     from model.spotting.events import save_plays
     from model.spotting.score import THRESHOLD
     from model.spotting.sequences import read_sequences
-    from model.spotting.visual import roi_features
+    from model.spotting.visual import load_encoder, roi_features
 
     net, meta = heads.load_heads(args.heads)
-    encoder = _encoder(meta.get("encoder"))
+    encoder = None if meta.get("encoder") is None else load_encoder(meta["encoder"])
     seqs = read_sequences(args.shards, frames=encoder is not None)
     pred, truth = {}, {}
     for s in seqs:
