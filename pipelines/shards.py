@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 import pyarrow.parquet as pq
 
+from factory.geometry.boxes import box_iou
 from factory.geometry.camera import Camera, cameras_by_frame
 from factory.video.reader import read_frames
 from pipelines.captions import clip_captions
@@ -192,20 +193,13 @@ def actor_track(actor: dict | None, frame_boxes: list[dict], min_iou: float = 0.
     """The track of the box among frame_boxes that is the actor's true box (the same box for
     truth labels, the best-overlapping one at IoU >= min_iou for annotated boxes); None where
     the actor is not in the frame or no box covers them."""
-    if actor is None:
+    people = [b for b in frame_boxes if b["role"] != "ball"]
+    if actor is None or not people:
         return None
-    best, best_iou = None, min_iou
-    for b in frame_boxes:
-        if b["role"] == "ball":
-            continue
-        w = min(b["x2"], actor["x2"]) - max(b["x1"], actor["x1"])
-        h = min(b["y2"], actor["y2"]) - max(b["y1"], actor["y1"])
-        inter = max(w, 0.0) * max(h, 0.0)
-        union = (b["x2"] - b["x1"]) * (b["y2"] - b["y1"]) + \
-            (actor["x2"] - actor["x1"]) * (actor["y2"] - actor["y1"]) - inter
-        if union > 0 and inter / union >= best_iou:
-            best, best_iou = b["track_id"], inter / union
-    return best
+    keys = ("x1", "y1", "x2", "y2")
+    iou = box_iou([[actor[k] for k in keys]], [[b[k] for k in keys] for b in people])[0]
+    k = len(iou) - 1 - int(np.argmax(iou[::-1]))  # the last of equal overlaps, as before
+    return people[k]["track_id"] if iou[k] >= min_iou else None
 
 
 def load_gsr_labels(labels_path: str | os.PathLike, media: str | os.PathLike) -> VideoLabels:
