@@ -13,6 +13,7 @@ from model.spotting.postprocess import (
     apply,
     default_params,
     ensemble,
+    match_thresholds,
     nms,
     reassign,
     refine,
@@ -176,11 +177,43 @@ def _toy_split(seed: int):
 def test_fit_finds_a_threshold_that_carries_to_an_unseen_game():
     truth, a, _ = _toy_split(1)
     params = fit(truth, [a], list(truth), steps=("thresholds",))
-    assert 0.4 <= params["thresholds"]["2"] <= 0.6
+    assert 0.4 <= params["thresholds"]["scores"]["2"] <= 0.6
+    # 100 true passes and 50 false ones per match: the threshold keeps about two thirds
+    assert params["thresholds"]["kept"]["2"] == pytest.approx(2 / 3, abs=0.02)
     test_truth, test_a, _ = _toy_split(2)
     raw = score(test_truth, test_a)[0].f1()[2]
     fitted = score(test_truth, apply(params, [test_a]))[0].f1()[2]
     assert fitted > raw + 0.1
+
+
+def test_thresholds_follow_a_match_whose_scores_run_lower():
+    """Calibration kept the top half of the passes at score 0.5; a new match scores everything
+    0.3 lower: by score nothing survives, by share its top half does, the blend sits between."""
+    fitted = {"scores": {str(c): 0.15 for c in range(1, 9)} | {"2": 0.5},
+              "kept": {str(c): 1.0 for c in range(1, 9)} | {"2": 0.5}}
+    scores = np.linspace(0.15, 0.45, 31)
+    match = [ev(*[[10 * i, 0, 7, 2, s] for i, s in enumerate(scores)])]
+    by_score = match_thresholds(fitted | {"transfer": "score"}, match)["2"]
+    by_share = match_thresholds(fitted | {"transfer": "rate"}, match)["2"]
+    blend = match_thresholds(fitted | {"transfer": "blend"}, match)["2"]
+    assert by_score == 0.5 and by_share == pytest.approx(0.30)
+    assert blend == pytest.approx(0.40)
+    assert match_thresholds(fitted | {"transfer": "rate"}, [])["2"] == 0.15  # no candidates
+    with pytest.raises(ValueError, match="transfer"):
+        match_thresholds(fitted | {"transfer": "median"}, match)
+
+
+def test_both_halves_of_a_match_share_its_thresholds_and_old_parameters_are_refused():
+    params = default_params(1) | {"thresholds": {
+        "scores": {str(c): 0.15 for c in range(1, 9)}, "transfer": "rate",
+        "kept": {str(c): 1.0 for c in range(1, 9)} | {"2": 0.5}}}
+    # H1 holds the match's high scores, H2 its low ones: the match's top half is all of H1
+    a = {"g_H1": ev(*[[10 * i, 0, 7, 2, 0.8] for i in range(10)]),
+         "g_H2": ev(*[[10 * i, 0, 7, 2, 0.3] for i in range(10)])}
+    out = apply(params, [a])
+    assert len(out["g_H1"]) == 10 and len(out["g_H2"]) == 0
+    with pytest.raises(ValueError, match="fit them again"):
+        apply(params | {"version": 1}, [a])
 
 
 def test_spot_commands_fit_apply_eval(tmp_path, capsys):

@@ -4,7 +4,8 @@
 
 For each configuration (raw TAAD+DST, then one step added at a time in the order NMS,
 thresholds, ensemble with TAAD, refinement, re-assignment, play structure) and each dev match
-held out, the enabled steps are fitted on the other match and the held-out match is scored.
+held out, the enabled steps are fitted on the other match and the held-out match is scored
+(thresholds carried by the blend of score and share; two more rows: by score, by share).
 The play-structure table is learned from the 48 training matches' play-by-play, never from dev.
 Also checks that the scorer reproduces the official figures, and writes the parameters fitted
 on all dev files (spotting_params.json) for `soccerfactory spot apply`.
@@ -33,6 +34,10 @@ CONFIGS = (
     ("+ re-assignment", ("nms", "thresholds", "ensemble", "refine", "reassign")),
     ("+ play structure", ("nms", "thresholds", "ensemble", "refine", "reassign", "structure")),
 )
+# The last configuration again with the thresholds carried to the held-out match by score alone
+# and by share alone (the configurations above blend the two: model.spotting.postprocess).
+TRANSFER_ROWS = (("+ play structure, thresholds by score", "score"),
+                 ("+ play structure, thresholds by share", "rate"))
 OFFICIAL = {"dst": 0.4762, "taad": 0.2498}
 
 
@@ -55,13 +60,17 @@ def main(argv: list[str] | None = None) -> dict:
     print("scorer vs official:", report["official"])
 
     games = sorted({game_of(k) for k in truth})
-    for name, steps in CONFIGS:
-        row = {"config": name, "steps": list(steps), "held_out": {}}
+    runs = [(name, steps, "blend") for name, steps in CONFIGS]
+    runs += [(name, CONFIGS[-1][1], transfer) for name, transfer in TRANSFER_ROWS]
+    for name, steps, transfer in runs:
+        row = {"config": name, "steps": list(steps), "threshold_transfer": transfer,
+               "held_out": {}}
         for held in games:
             calibration = [k for k in truth if game_of(k) != held]
             test = [k for k in truth if game_of(k) == held]
             start = time.perf_counter()
-            params = fit(truth, models, calibration, steps=steps, structure_table=table)
+            params = fit(truth, models, calibration, steps=steps, structure_table=table,
+                         transfer=transfer)
             counts = score(truth, apply(params, models), games=test)[0]
             summary = counts.summary()
             row["held_out"][held] = {
@@ -71,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "params": _readable(params)}
         report["configs"].append(row)
         raw = report["configs"][0]["held_out"]
-        print(f"{name:24s}", "  ".join(
+        print(f"{name:40s}", "  ".join(
             f"{g} {row['held_out'][g]['macro_f1']:.4f} ({row['held_out'][g]['macro_f1'] - raw[g]['macro_f1']:+.4f})"
             for g in games), flush=True)
 

@@ -14,7 +14,13 @@
   nms         per-class temporal non-maximum suppression within `windows[c]` frames, among the
               events of the same player (`scope` "player") or of any player (`scope` "class":
               two players do not make the same action within a few frames);
-  thresholds  drop events scoring below the class's threshold.
+  thresholds  drop events scoring below the class's threshold, which is carried to a new match
+              by `transfer`: "score" keeps the calibration's score threshold `scores[c]`;
+              "rate" keeps the same share `kept[c]` of the class's candidates (score >= 0.15)
+              as on calibration, the threshold being that quantile of the match's own scores
+              (it follows a match whose scores run higher or lower); "blend" (the default) is
+              the mean of the two thresholds. Both halves of a match (keys game_N_H1, _H2)
+              share the match's rate threshold: a rare class has few candidates per half.
 The first model is the primary: refinement and re-assignment only move its events. Parameters
 come from `model.spotting.fit`, fitted on a calibration split.
 """
@@ -23,14 +29,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.spotting.events import CLASS, FRAME, JERSEY, SCORE, TEAM, Plays
+from model.spotting.events import CLASS, CLASSES, FRAME, JERSEY, SCORE, TEAM, Plays, game_of
+from model.spotting.score import THRESHOLD
 from model.spotting.structure import surprise
 
 STEPS = ("refine", "reassign", "ensemble", "structure", "nms", "thresholds")
+TRANSFERS = ("score", "rate", "blend")
 
 
 def apply(params: dict, models: list[Plays]) -> Plays:
     """Post-process the predictions of `models` (same games; the first is the primary)."""
+    if params.get("version") != 2:
+        raise ValueError("post-processing parameters of an older layout (thresholds now carry "
+                         "their transfer rule): fit them again with `soccerfactory spot fit`")
     if len(models) != params.get("models", len(models)):
         raise ValueError(f"parameters were fitted for {params['models']} prediction files, "
                          f"got {len(models)} (same models, same order)")
@@ -39,10 +50,23 @@ def apply(params: dict, models: list[Plays]) -> Plays:
         primary = models[0][key].copy()
         others = [m.get(key, np.zeros((0, 5))) for m in models[1:]]
         out[key] = apply_game(params, primary, others)
+    if params.get("thresholds"):
+        for keys in _matches(out).values():
+            limits = match_thresholds(params["thresholds"], [out[k] for k in keys])
+            for k in keys:
+                out[k] = threshold(out[k], limits)
     return out
 
 
+def _matches(plays: Plays) -> dict[str, list[str]]:
+    by_match: dict[str, list[str]] = {}
+    for key in plays:
+        by_match.setdefault(game_of(key), []).append(key)
+    return by_match
+
+
 def apply_game(params: dict, events: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """Every step but the thresholds (`apply` sets those per match) on one game key."""
     pooled = np.concatenate(others) if others else np.zeros((0, 5))
     if params.get("refine") and len(pooled):
         events = refine(events, pooled, **params["refine"])
@@ -54,8 +78,6 @@ def apply_game(params: dict, events: np.ndarray, others: list[np.ndarray]) -> np
         events = rescore_by_structure(events, **params["structure"])
     if params.get("nms"):
         events = nms(events, **params["nms"])
-    if params.get("thresholds"):
-        events = threshold(events, params["thresholds"])
     return events
 
 
@@ -177,7 +199,36 @@ def threshold(events: np.ndarray, thresholds: dict) -> np.ndarray:
     return events[events[:, SCORE] >= t] if len(events) else events
 
 
+def kept_shares(scores: dict, candidates: list[np.ndarray]) -> dict:
+    """Per class, the share of its candidates (score >= 0.15) at or above `scores[c]`."""
+    events = np.concatenate(candidates) if candidates else np.zeros((0, 5))
+    shares = {}
+    for c in CLASSES:
+        s = events[(events[:, CLASS] == c) & (events[:, SCORE] >= THRESHOLD), SCORE]
+        shares[str(c)] = round(float((s >= scores[str(c)]).mean()), 6) if len(s) else 1.0
+    return shares
+
+
+def match_thresholds(fitted: dict, candidates: list[np.ndarray]) -> dict:
+    """The per-class thresholds of one match (its keys' events after the other steps)."""
+    transfer = fitted.get("transfer", "blend")
+    if transfer not in TRANSFERS:
+        raise ValueError(f"threshold transfer must be one of {TRANSFERS}, not {transfer!r}")
+    scores = fitted["scores"]
+    if transfer == "score":
+        return dict(scores)
+    events = np.concatenate(candidates) if candidates else np.zeros((0, 5))
+    limits = {}
+    for c in CLASSES:
+        s = events[(events[:, CLASS] == c) & (events[:, SCORE] >= THRESHOLD), SCORE]
+        share = fitted["kept"][str(c)]
+        by_rate = float(np.quantile(s, 1 - share)) if len(s) and share < 1 else THRESHOLD
+        by_rate = max(by_rate, THRESHOLD)
+        limits[str(c)] = by_rate if transfer == "rate" else (by_rate + scores[str(c)]) / 2
+    return limits
+
+
 def default_params(models: int) -> dict:
     """Every step off: `apply` returns the first model's events unchanged."""
-    return {"version": 1, "models": models, **{step: None for step in STEPS}}
+    return {"version": 2, "models": models, **{step: None for step in STEPS}}
 

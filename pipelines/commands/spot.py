@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--steps", default=None,
                      help="comma-separated steps to fit (default: all of refine, reassign, "
                           "ensemble, structure, nms, thresholds)")
+    fit.add_argument("--threshold-transfer", default="blend", choices=("score", "rate", "blend"),
+                     help="how thresholds carry to a new match: the calibration's score, the "
+                          "same share of the match's candidates (rate), or their mean (blend)")
     fit.add_argument("--play-by-play", default="../shared/data/footpass/pbp_train.json",
                      metavar="TRAIN.json", help="ground truth the play structure is learned from")
 
@@ -133,7 +136,8 @@ def _fit(args) -> int:
                 f"play-by-play for the structure step not found: {args.play_by_play} "
                 "(pass --play-by-play TRAIN.json, or leave 'structure' out of --steps)")
         table = fit_structure(load_plays(args.play_by_play, truth=True))
-    params = fit(truth, models, list(truth), steps=steps, structure_table=table)
+    params = fit(truth, models, list(truth), steps=steps, structure_table=table,
+                 transfer=args.threshold_transfer)
     params["fitted_on"] = {"gt": str(args.gt), "pred": [str(p) for p in args.pred],
                            "games": list(truth)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
