@@ -61,7 +61,10 @@ def test_crops_are_spread_over_the_track_and_small_boxes_never_read():
     assert len(read) == 4  # one bin each, track 1 only
     picked_bins = {int(time_bins(frames, 4)[rows.frame[c[0]]]) for c in read.values()}
     assert picked_bins == {0, 1, 2, 3}
-    assert len(kit[1]) == 3 and len(kit[2]) == 3  # kit colour from every track
+    # Kit colour from every track: 3, or one per 25 frames of a longer track (95 here: 4).
+    assert len(kit[1]) == 4 and len(kit[2]) == 4
+    sparse = CropPolicy(crops_per_track=4, kit_crops_per_track=3, kit_crop_spacing=1000)
+    assert len(choose_candidates(rows, scores, sparse)[1][1]) == 3
 
 
 def _teams_on_sides(n_per_half: int, swap: bool):

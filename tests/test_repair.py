@@ -65,6 +65,19 @@ def test_a_track_whose_kit_colour_flips_halfway_is_split_there():
     assert split_switches(t.assign(rid=1), same, FPS, SwitchPolicy(), 100)[1] == set()
 
 
+def test_a_track_swapped_back_and_forth_between_two_kits_is_cut_at_every_change():
+    """Red, blue, red, blue in time (a tracker swapping two crossing players again and
+    again); one blurred crop of the wrong colour inside a run is not a change."""
+    t = _table([_row(f, 1, -10 + 0.1 * f, 0.0) for f in range(100)])
+    kit = [RED if (f // 25) % 2 == 0 else BLUE for f in range(2, 100, 4)]
+    kit[3] = BLUE  # frame 14, alone inside the first red run
+    reads = pd.DataFrame([_kit_reading(f, 1, k) for f, k in zip(range(2, 100, 4), kit)])
+    ids, cuts = split_switches(t, reads, FPS, SwitchPolicy(), next_id=100)
+    starts = sorted(int(t.frame[ids == i].min()) for i in set(ids))
+    assert len(starts) == 4 and len(cuts) == 3
+    assert all(abs(s - want) <= 4 for s, want in zip(starts[1:], (25, 50, 75)))
+
+
 def test_disagreeing_confident_jersey_readings_split_a_track():
     t = _table([_row(f, 1, 0.1 * f, 0.0) for f in range(30)])
     reads = pd.DataFrame([_kit_reading(5, 1, RED, "7", 0.95), _kit_reading(25, 1, RED, "4", 0.95)])

@@ -30,7 +30,11 @@ class CropPolicy:
     min_score: float = 0.15  # crops scoring less are never read
     min_height: float = 40.0  # box height (px) where a number starts being legible
     good_height: float = 80.0  # box height (px) from which height stops mattering
-    kit_crops_per_track: int = 3  # further crops sampled for kit colour only
+    kit_crops_per_track: int = 3  # further crops sampled for kit colour only ...
+    # ... and at least one per this many frames of the track: a tracker that swaps players of
+    # two teams back and forth leaves a long track whose kit changes several times, which
+    # repair (factory/repair/switches.py) can only cut where the kit is sampled on both sides.
+    kit_crop_spacing: int = 25
     min_kit_height: float = 16.0
     # Crops come from every n-th frame only: frames between are decoded but never converted,
     # which halves the decoding cost, and neighbouring frames say nothing new anyway.
@@ -157,7 +161,9 @@ def choose_candidates(rows: pd.DataFrame, scores: np.ndarray,
         # Kit crops: the biggest boxes of the track, spread over time, any readability.
         tall = idx[h[idx] >= policy.min_kit_height]
         if len(tall):
-            kbins = time_bins(frames_all[tall], policy.kit_crops_per_track)
+            span = int(frames_all[tall].max() - frames_all[tall].min())
+            n = max(policy.kit_crops_per_track, span // max(policy.kit_crop_spacing, 1) + 1)
+            kbins = time_bins(frames_all[tall], n)
             kit[int(track)] = [int(tall[kbins == b][np.argmax(h[tall[kbins == b]])])
-                               for b in range(policy.kit_crops_per_track) if (kbins == b).any()]
+                               for b in range(n) if (kbins == b).any()]
     return read, kit
