@@ -65,6 +65,23 @@ def test_a_track_whose_kit_colour_flips_halfway_is_split_there():
     assert split_switches(t.assign(rid=1), same, FPS, SwitchPolicy(), 100)[1] == set()
 
 
+def test_a_cut_between_two_alike_kits_is_not_joined_back():
+    """Two teams' kits at cosine distance 0.42 (seed 2's): the switch cuts the track, and the
+    merge, whose kit gate is the same distance, leaves the pieces apart."""
+    near = [0.58, 0.8146, 0.0]
+    t = _table([_row(f, 1, -10 + 0.1 * f, 0.0) for f in range(40)])
+    reads = pd.DataFrame([_kit_reading(f, 1, [1.0, 0, 0] if f < 20 else near)
+                          for f in range(2, 40, 6)])
+    ids, cuts = split_switches(t, reads, FPS, SwitchPolicy(), next_id=100)
+    assert cuts == {(1, 100)}
+    t["rid"] = ids
+    switch = int(t.frame[ids == 100].min())
+    reads["rid"] = [1 if f < switch else 100 for f in reads.frame]
+    assert len(set(merge_fragments(t, reads, FPS, MergePolicy(), cuts))) == 2
+    # A gate as loose as 0.5 would join them again.
+    assert len(set(merge_fragments(t, reads, FPS, MergePolicy(kit_gate=0.5), cuts))) == 1
+
+
 def test_a_track_swapped_back_and_forth_between_two_kits_is_cut_at_every_change():
     """Red, blue, red, blue in time (a tracker swapping two crossing players again and
     again); one blurred crop of the wrong colour inside a run is not a change."""
