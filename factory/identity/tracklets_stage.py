@@ -171,8 +171,12 @@ class TrackletsStage(Stage):
                     candidates.append(Candidate(
                         feature=feature, weight=float(len(g)), pitch_x=s["pitch_x"],
                         pitch_y=s["pitch_y"],
-                        image_x=float(((g.x1 + g.x2) / 2).mean() / float(segment["width"])),
-                        image_y=float(g.y2.mean() / height),
+                        # No image position: the role model learnt it from still images
+                        # (a referee stands central, a keeper at one edge), and a tracklet's
+                        # mean position under a panning camera is not that. With it, seed 1's
+                        # pure referee tracklets were called player (referee recall 0) and
+                        # seed 2's keeper (recall 0.29; synthetic seeds 1-2, 3-4 unseen).
+                        image_x=None, image_y=None,
                         box_height=float(((g.y2 - g.y1) / height).median()),
                         overlap=float(g.overlap.mean()), detector_class=cls))
         assignments = _close_ups_by_neighbours(candidates, assign_roles(candidates)) \
