@@ -199,14 +199,17 @@ def threshold(events: np.ndarray, thresholds: dict) -> np.ndarray:
     return events[events[:, SCORE] >= t] if len(events) else events
 
 
+def _candidate_scores(candidates: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Per class, the scores of its candidates (score >= 0.15: what the scorer counts)."""
+    events = np.concatenate(candidates) if candidates else np.zeros((0, 5))
+    events = events[events[:, SCORE] >= THRESHOLD]
+    return {str(c): events[events[:, CLASS] == c, SCORE] for c in CLASSES}
+
+
 def kept_shares(scores: dict, candidates: list[np.ndarray]) -> dict:
     """Per class, the share of its candidates (score >= 0.15) at or above `scores[c]`."""
-    events = np.concatenate(candidates) if candidates else np.zeros((0, 5))
-    shares = {}
-    for c in CLASSES:
-        s = events[(events[:, CLASS] == c) & (events[:, SCORE] >= THRESHOLD), SCORE]
-        shares[str(c)] = round(float((s >= scores[str(c)]).mean()), 6) if len(s) else 1.0
-    return shares
+    return {c: round(float((s >= scores[c]).mean()), 6) if len(s) else 1.0
+            for c, s in _candidate_scores(candidates).items()}
 
 
 def match_thresholds(fitted: dict, candidates: list[np.ndarray]) -> dict:
@@ -217,14 +220,12 @@ def match_thresholds(fitted: dict, candidates: list[np.ndarray]) -> dict:
     scores = fitted["scores"]
     if transfer == "score":
         return dict(scores)
-    events = np.concatenate(candidates) if candidates else np.zeros((0, 5))
     limits = {}
-    for c in CLASSES:
-        s = events[(events[:, CLASS] == c) & (events[:, SCORE] >= THRESHOLD), SCORE]
-        share = fitted["kept"][str(c)]
+    for c, s in _candidate_scores(candidates).items():
+        share = fitted["kept"][c]
         by_rate = float(np.quantile(s, 1 - share)) if len(s) and share < 1 else THRESHOLD
         by_rate = max(by_rate, THRESHOLD)
-        limits[str(c)] = by_rate if transfer == "rate" else (by_rate + scores[str(c)]) / 2
+        limits[c] = by_rate if transfer == "rate" else (by_rate + scores[c]) / 2
     return limits
 
 
