@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from factory.repair.motion import end_velocity
+from factory.repair.switches import SwitchPolicy
 
 GATED = 1e6
 
@@ -45,11 +46,11 @@ class MergePolicy:
     appearance_weight: float = 1.0
     embedding_gate: float = 0.2
     # Cosine distance of two tracks' mean kits past which they are two people: the one
-    # switches.py cuts at (SwitchPolicy.kit_jump 0.7 between unit means, 0.7^2 / 2 = 0.245 in
-    # cosine distance), so a track cut at a kit change is not joined back over it (at 0.5
-    # two teams' kits 0.42 apart were cut, then joined again: seed 2 team accuracy 0.922,
+    # switches.py cuts at (SwitchPolicy.kit_jump between unit means is kit_jump^2 / 2 in
+    # cosine distance: 0.245), so a track cut at a kit change is not joined back over it (at
+    # 0.5 two teams' kits 0.42 apart were cut, then joined again: seed 2 team accuracy 0.922,
     # 0.966 at 0.245).
-    kit_gate: float = 0.245
+    kit_gate: float = round(SwitchPolicy.kit_jump ** 2 / 2, 6)
     jersey_confidence: float = 0.9
     ends: int = 5
     keep_cost: float = 0.3  # of joining back the pieces of a cut (switches.py)

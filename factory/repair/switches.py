@@ -110,8 +110,11 @@ def kit_intervals(frames: np.ndarray, kits: np.ndarray, p: SwitchPolicy) -> list
     if m < 2 * p.min_kit_crops:
         return []
     unit = kits / (np.linalg.norm(kits, axis=1, keepdims=True) + 1e-9)
-    if np.ptp(unit, axis=0).max() < 1e-6:
-        return []  # one colour throughout: nothing to split
+    # Two groups' unit means stand no farther apart than the farthest two crops (the means'
+    # dot product is at least the smallest pairwise one): a track whose crops all lie within
+    # kit_jump of each other has no kit change, without clustering (most tracks).
+    if np.linalg.norm(unit[:, None] - unit[None], axis=2).max() <= p.kit_jump:
+        return []
     group = KMeans(2, n_init=4, random_state=0).fit_predict(unit)
     centres = np.stack([unit[group == k].mean(0) for k in (0, 1)])
     centres /= np.linalg.norm(centres, axis=1, keepdims=True) + 1e-9
