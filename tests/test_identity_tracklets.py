@@ -51,7 +51,7 @@ def _match(frames=30):
 
 def test_tracks_cut_by_a_segment_are_joined_and_roles_teams_and_numbers_voted():
     rows, people = _match()
-    readings = [_reading(2, 1, "7", 0.9), _reading(9, 1, "7", 0.8), _reading(4, 2, "9", 0.6),
+    readings = [_reading(2, 1, "7", 0.9), _reading(9, 1, "7", 0.8), _reading(4, 2, "9", 0.55),
                 _reading(5, 3, "4", 0.7), _reading(6, 3, "11", 0.65)]
     tracks = _repaired(rows, readings)
     stage = TrackletsStage({"team_feature": "embedding"})
