@@ -104,7 +104,7 @@ def test_disagreeing_confident_jersey_readings_split_a_track():
     assert len(set(split_switches(t, weak, FPS, SwitchPolicy(), 100)[0])) == 1
 
 
-def test_an_impossible_speed_is_a_cut_and_a_lone_noisy_box_is_not():
+def test_an_impossible_speed_is_a_cut_and_an_excursion_of_a_few_boxes_is_not():
     frames = np.arange(30)
     xy = np.column_stack([0.1 * frames, np.zeros(30)])
     jumped = xy.copy()
@@ -113,6 +113,12 @@ def test_an_impossible_speed_is_a_cut_and_a_lone_noisy_box_is_not():
     noisy = xy.copy()
     noisy[15, 1] += 4.0  # one box off, the next one back on the path
     assert speed_cuts(frames, noisy, FPS, SwitchPolicy()) == []
+    # A far player's box hopping for three frames (the feet move metres on the pitch) and
+    # back: not a switch; with return_frames 1 it cut at both ends of the excursion.
+    hops = xy.copy()
+    hops[15:18, 1] += [5.0, 6.0, 5.0]
+    assert speed_cuts(frames, hops, FPS, SwitchPolicy()) == []
+    assert speed_cuts(frames, hops, FPS, SwitchPolicy(return_frames=1)) == [15, 18]
 
 
 def test_swapped_ids_of_two_crossing_players_are_undone():
