@@ -173,3 +173,23 @@ def test_one_player_in_two_shots_with_the_same_team_and_number_is_one_tracklet()
     assert all(r["id_fixed"] == (r["shot"] == 1) for r in player)
     others = [r for r in gs if r["x1"] not in (40.0, 40.0 + 70 * 16)]  # not 7, not the referee
     assert not any(r["id_fixed"] for r in others)  # nobody else's id changed
+
+
+def test_a_number_read_on_a_crop_of_another_kit_casts_no_vote():
+    """A track that followed someone of the other team for a frame or two read that
+    person's number there: the crop's kit is far from the rest of the track's crops."""
+    from factory.identity.kit import KIT_DIM
+
+    own, other = np.zeros(KIT_DIM), np.zeros(KIT_DIM)
+    own[0], other[1] = 1.0, 1.0
+    rows, _ = _match()
+    readings = [{**_reading(f, 1, "7", 0.9), "kit": own.tolist()} for f in (2, 6, 10)]
+    readings += [{**_reading(12, 1, "19", 0.97), "kit": other.tolist()}]
+    readings += [{**_reading(f, 2, None, 0.0), "kit": own.tolist()} for f in (3, 8)]
+    readings += [{**_reading(12, 2, "5", 0.97), "kit": (own + 0.1 * other).tolist()}]
+    tracks = _repaired(rows, readings)
+    tl = TrackletsStage({"team_feature": "embedding"}).run(
+        SEGMENT, {"repaired_tracks": tracks, "readings": from_rows(readings, "readings")})
+    by_id = {r["track_id"]: r for r in tl.to_pylist()}
+    assert [v["value"] for v in by_id[1]["jersey_votes"]] == ["7"]
+    assert by_id[2]["jersey"] == "5"  # its own kit: counted

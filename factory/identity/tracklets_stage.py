@@ -13,7 +13,9 @@
    close-ups (no camera) take those of their nearest pitch-view tracklets in kit colour; the
    two kit clusters are named left / right by side (factory/identity/sides.py), goalkeepers
    take the side whose goal they stand at.
-5. Jersey and role votes from the readings (factory/identity/voting.py).
+5. Jersey and role votes from the readings (factory/identity/voting.py); a reading whose crop's
+   kit is far from the tracklet's other crops (another person, followed for a moment) casts
+   none.
 6. Cross-shot identity (factory/repair/cross_shot.py): tracklets of different shots that are
    the same person become one row under the identity's id (the smallest member id, so the
    earliest member keeps its id). Its shots and parts are the union of the members'; its votes
@@ -45,6 +47,7 @@ from factory.identity.roles import Assignment, Candidate, assign_roles, is_off_p
 from factory.identity.sides import team_names
 from factory.identity.voting import VotingPolicy, as_rows, decide, tally
 from factory.repair.cross_shot import CrossShotPolicy, cross_shot_identities
+from factory.repair.switches import SwitchPolicy
 from factory.stage import Resources, Stage
 from schemas.validate import from_rows
 
@@ -116,6 +119,26 @@ def _largest_iou(tracks: pd.DataFrame) -> np.ndarray:
             np.fill_diagonal(iou, 0.0)
             out[idx] = iou.max(axis=1)
     return out
+
+
+def _same_kit(read: pd.DataFrame, crops: pd.DataFrame) -> np.ndarray:
+    """Per reading, whether its crop's kit is the tracklet's own: within the distance repair
+    cuts a track at (SwitchPolicy.kit_jump) of the mean kit of the tracklet's other crops, or
+    unknown. A number read on a crop of another kit was read on someone else, for the few
+    frames a track followed them (seed 2: an 8-box track read the other team's #19, then
+    followed a team mate of the real #19, and cross-shot identity joined the two)."""
+    def unit(k):
+        return None if k is None or not len(k) or not np.any(k) else _unit(np.asarray(k, float))
+
+    units = [u for u in map(unit, crops.kit) if u is not None]
+    total = np.sum(units, axis=0) if units else None
+    jump = SwitchPolicy().kit_jump
+    keep = []
+    for k in read.kit:
+        u = unit(k)
+        others = None if u is None or total is None or len(units) < 2 else _unit(total - u)
+        keep.append(others is None or float(np.linalg.norm(u - others)) <= jump)
+    return np.array(keep, bool)
 
 
 def _unit(v: np.ndarray | None) -> np.ndarray | None:
@@ -205,6 +228,7 @@ class TrackletsStage(Stage):
         for k, s in enumerate(summaries):
             r = s["readings"]
             read = r[r.reader.notna()] if len(r) else r
+            read = read[_same_kit(read, r)] if len(read) else read
             role_votes = tally(zip(read.role, read.role_confidence), policy.min_read_confidence) \
                 if len(read) else []
             voted_role, role_share = decide(role_votes, policy)
