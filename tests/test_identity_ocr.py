@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from factory.identity.ocr import OcrReader
+from factory.identity.ocr import OcrReader, contrast_image
 
 GRASS = (60, 140, 60)
 
@@ -28,6 +28,17 @@ def person_crop(number: str, shirt, ink, height: int = 120, width: int = 48) -> 
     return crop
 
 
+def test_contrast_image_makes_the_shirt_light_and_the_number_dark():
+    """An orange number on a purple shirt (little contrast in plain grey) and a dark number
+    on a white one both come out dark on light, stretched to the full range."""
+    for shirt, ink in (((150, 40, 120), (40, 140, 240)), ((245, 245, 245), (25, 25, 25))):
+        band = np.full((24, 30, 3), shirt, np.uint8)
+        band[6:18, 10:20] = ink
+        grey = contrast_image(band)[..., 0].astype(int)
+        assert grey.shape == band.shape[:2]
+        assert grey[0, 0] > 200 and grey[12, 15] < 50
+
+
 @pytest.fixture(scope="module")
 def reader():
     return OcrReader()
@@ -37,6 +48,7 @@ def reader():
     ("23", (245, 245, 245), (25, 25, 25)),  # dark on light
     ("17", (150, 40, 30), (250, 250, 250)),  # light on dark
     ("8", (30, 30, 170), (240, 240, 240)),  # one digit, light on dark
+    ("22", (150, 40, 120), (40, 140, 240)),  # orange on purple
 ])
 def test_number_on_shirt_is_read(reader, number, shirt, ink):
     (reading,) = reader.read([person_crop(number, shirt, ink)])
