@@ -181,3 +181,24 @@ def test_weights_let_a_long_tracklet_count_more():
     assignments = assign_roles(candidates)
     assert [a.role for a in assignments] == [r for r, _ in truth]
     assert teams_split_like_truth(assignments, truth)
+
+
+def test_fragments_of_one_referee_are_not_each_others_kit_mates():
+    """A referee cut into tracklets that never overlap in time has no kit mate: the role
+    model reads a kit mate as a sign of a player. Without frames (a still image) the same
+    kits are mates."""
+    from factory.identity.roles import FEATURES, candidate_features
+
+    rng = np.random.default_rng(0)
+    red, blue, yellow = np.eye(3)
+
+    def kit(colour):
+        v = colour + rng.normal(0, 0.03, 3)
+        return v / np.linalg.norm(v)
+
+    players = [Candidate(kit(c), weight=200, frames=(0, 499)) for c in (red, blue) for _ in range(10)]
+    fragments = [Candidate(kit(yellow), weight=100, frames=(a, a + 99)) for a in (0, 150, 300)]
+    mate = FEATURES.index("mate_distance")
+    video = candidate_features(players + fragments)[-3:, mate]
+    still = candidate_features(players + [Candidate(c.feature) for c in fragments])[-3:, mate]
+    assert (video == 2.0).all() and (still < 0.2).all()

@@ -193,3 +193,15 @@ def test_a_number_read_on_a_crop_of_another_kit_casts_no_vote():
     by_id = {r["track_id"]: r for r in tl.to_pylist()}
     assert [v["value"] for v in by_id[1]["jersey_votes"]] == ["7"]
     assert by_id[2]["jersey"] == "5"  # its own kit: counted
+
+
+def test_a_close_up_keeper_takes_the_team_of_the_placed_keeper_of_his_kit():
+    from factory.identity.tracklets_stage import _close_up_keeper_teams
+
+    orange, purple = [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]
+    rows = [{"role": "goalkeeper", "team": "left", "embedding": orange},
+            {"role": "goalkeeper", "team": "right", "embedding": purple},
+            {"role": "goalkeeper", "team": None, "embedding": [0.95, 0.3, 0.0]},
+            {"role": "goalkeeper", "team": None, "embedding": [0.0, 1.0, 0.0]}]
+    _close_up_keeper_teams(rows)
+    assert rows[2]["team"] == "left" and rows[3]["team"] is None  # no keeper of that kit

@@ -53,6 +53,11 @@ class Candidate:
         on roles says player / goalkeeper / referee).
     static: never moves on the pitch (a board, a logo, a standing steward): role other.
     off_pitch: stands off the pitch (is_off_pitch of a trusted position): role other.
+    frames: (first, last) frame of a tracklet; None for a still image's person. Kit mates and
+        neighbours are other people on the pitch at the same time: tracklets that never
+        overlap in time may be one person (a referee cut into fragments by the tracker or by
+        shot changes is his own kit mate, and the role model calls people with kit mates
+        players).
     """
 
     feature: np.ndarray
@@ -66,6 +71,7 @@ class Candidate:
     detector_class: str | None = None
     static: bool = False
     off_pitch: bool = False
+    frames: tuple[int, int] | None = None
 
 
 @dataclass
@@ -117,6 +123,7 @@ def role_features(candidates: Sequence[Candidate], fit: TeamFit) -> np.ndarray:
         out[:, col["team_share"]] = 1.0
     pair = np.linalg.norm(x[:, None] - x[None], axis=2)
     np.fill_diagonal(pair, np.inf)
+    pair[~_together(candidates)] = np.inf
     out[:, col["neighbour_distance"]] = np.minimum(pair.min(axis=1), FAR) if n > 1 else FAR
     # A kit mate: another person nearer to this one than to any team (a referee's assistant).
     mates = np.where(pair < own[None, :], pair, np.inf)
@@ -237,6 +244,16 @@ def keeper_teams(candidates: Sequence[Candidate], assignments: Sequence[Assignme
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+def _together(candidates: Sequence[Candidate]) -> np.ndarray:
+    """N x N: whether two candidates can be two people (their frames overlap, or either has
+    no frames: a still image's people are all there at once)."""
+    known = np.array([c.frames is not None for c in candidates])
+    first = np.array([c.frames[0] if c.frames is not None else 0 for c in candidates])
+    last = np.array([c.frames[1] if c.frames is not None else 0 for c in candidates])
+    overlap = (first[:, None] <= last[None]) & (first[None] <= last[:, None])
+    return overlap | ~known[:, None] | ~known[None]
+
 
 def _team(distances: np.ndarray) -> tuple[int | None, float]:
     """Team cluster of a player and its confidence: how much nearer its own centre is."""

@@ -12,7 +12,8 @@
 4. Roles and teams from appearance plus position (factory/identity/roles.py); tracklets of
    close-ups (no camera) take those of their nearest pitch-view tracklets in kit colour; the
    two kit clusters are named left / right by side (factory/identity/sides.py), goalkeepers
-   take the side whose goal they stand at.
+   take the side whose goal they stand at (in a close-up: that of the placed keeper of the
+   same kit).
 5. Jersey and role votes from the readings (factory/identity/voting.py); a reading whose crop's
    kit is far from the tracklet's other crops (another person, followed for a moment) casts
    none.
@@ -109,6 +110,24 @@ def _close_ups_by_neighbours(candidates: list[Candidate],
     return out
 
 
+def _close_up_keeper_teams(rows: list[dict]) -> None:
+    """A goalkeeper's team is the goal he stands at; in a close-up (no camera) it is that of
+    the nearest placed goalkeeper in kit, where their kits are within the distance repair cuts
+    a track at (SwitchPolicy.kit_jump): the same keeper's kit, seen closer."""
+    placed = [r for r in rows if r["role"] == "goalkeeper" and r["team"] is not None
+              and r["embedding"] is not None]
+    if not placed:
+        return
+    kits = np.array([r["embedding"] for r in placed], float)
+    for r in rows:
+        if r["role"] != "goalkeeper" or r["team"] is not None or r["embedding"] is None:
+            continue
+        d = np.linalg.norm(kits - np.asarray(r["embedding"], float), axis=1)
+        if d.min() <= SwitchPolicy().kit_jump:
+            r["team"] = placed[int(d.argmin())]["team"]
+            r["team_confidence"] = float(1.0 - d.min() / SwitchPolicy().kit_jump)
+
+
 def _largest_iou(tracks: pd.DataFrame) -> np.ndarray:
     """Per box, its largest IoU with another box of the frame (mixed colours in its crop)."""
     out = np.zeros(len(tracks))
@@ -201,7 +220,8 @@ class TrackletsStage(Stage):
                         # seed 2's keeper (recall 0.29; synthetic seeds 1-2, 3-4 unseen).
                         image_x=None, image_y=None,
                         box_height=float(((g.y2 - g.y1) / height).median()),
-                        overlap=float(g.overlap.mean()), detector_class=cls))
+                        overlap=float(g.overlap.mean()), detector_class=cls,
+                        frames=(int(g.frame.min()), int(g.frame.max()))))
         assignments = _close_ups_by_neighbours(candidates, assign_roles(candidates)) \
             if candidates else []
 
@@ -259,6 +279,7 @@ class TrackletsStage(Stage):
                 "pitch_x": s["pitch_x"], "pitch_y": s["pitch_y"]})
             reads.append(read)
             pitched.append(int(g.pitch_x.notna().sum()))
+        _close_up_keeper_teams(rows)
         cross = self.config.get("cross_shot", {})
         if cross is not None and len(rows) > 1:
             identity = cross_shot_identities(rows, CrossShotPolicy.from_config(cross))
