@@ -289,3 +289,18 @@ def _draw(img, box):
     x1, y1, x2, y2 = box.astype(int)
     cv2.rectangle(img, (x1, y1), (x2 - 1, y2 - 1), (30, 30, 220), -1)
     return img
+
+
+def test_a_kit_change_among_noisy_crops_is_cut():
+    """Two runs of crops of two kits 0.9 apart, each crop pushed off its kit by 0.55 in a
+    direction of its own (occlusion, blur): the groups' gap is under twice their spread, still
+    a change (kit_separation 1.5); with 2 it was not cut."""
+    from factory.repair.switches import kit_intervals
+
+    angle = np.arccos(1 - 0.9 ** 2 / 2)  # unit kits 0.9 apart
+    kit_a, kit_b = np.array([1.0, 0, 0, 0]), np.array([np.cos(angle), np.sin(angle), 0, 0])
+    offsets = [0.55 * v for v in (np.eye(4)[2], -np.eye(4)[2], np.eye(4)[3], -np.eye(4)[3])]
+    kits = np.stack([kit_a + o for o in offsets] + [kit_b + o for o in offsets])
+    frames = np.arange(8) * 25
+    assert kit_intervals(frames, kits, SwitchPolicy()) == [(75, 100)]
+    assert kit_intervals(frames, kits, SwitchPolicy(kit_separation=2.0)) == []
