@@ -37,6 +37,15 @@ def test_one_person_tracked_perfectly_scores_one():
                                "deta": 1.0, "assa": 1.0, "idf1": 1.0})
 
 
+def test_parts_of_the_identity_can_be_left_uncompared():
+    wrong = _person(1, jersey="8", team="right")
+    assert score(_person(1), wrong, FRAMES)["gs_hota"] == 0.0
+    assert score(_person(1), wrong, FRAMES, ("role", "team"))["gs_hota"] == 0.0
+    assert score(_person(1), _person(1, jersey="8"), FRAMES,
+                 ("role", "team"))["gs_hota"] == pytest.approx(1.0)
+    assert score(_person(1), wrong, FRAMES, ())["gs_hota"] == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("truth, pred, gs_hota", [
     ({}, {"jersey": "8"}, 0.0),  # wrong number
     ({"jersey": None}, {}, 0.0),  # a number where the truth has none

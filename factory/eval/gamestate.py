@@ -19,6 +19,10 @@ labels would: it is null for a person whose number is never readable in the clip
 tracking.py. Per seed, one JSON line:
 
   gs_hota, gs_deta, gs_assa   GS-HOTA and its detection and association accuracies
+  gs_hota_without_jersey      GS-HOTA with the numbers not compared (what unread or wrong
+                              numbers cost)
+  gs_hota_without_identity    GS-HOTA with nothing of the identity compared: pitch positions
+                              and tracking alone (what roles, teams and numbers cost together)
   hota, deta, assa, idf1      box IoU figures (idf1 = idf1_after)
   idf1_before, idf1_after     IDF1 of the tracks table (one id per shot and track: the
                               tracker's output) and of the gamestate table (after repair:
@@ -68,17 +72,22 @@ def pitch_similarity(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return np.exp(np.log(SIMILARITY_AT_SCALE) * d2 / SCALE_M**2) * same
 
 
-def identity_of(role, team, jersey) -> tuple:
+IDENTITY = ("role", "team", "jersey")
+
+
+def identity_of(role, team, jersey, compare: tuple = IDENTITY) -> tuple:
     """What must agree for a match: the role, the team of players and goalkeepers, the number
-    of players (the others' are left out, so they never cost a match)."""
+    of players (the others' are left out, so they never cost a match); only the parts named in
+    `compare` (the others never cost a match either)."""
     team = team if role in TEAM_ROLES and not pd.isna(team) else None
     jersey = str(jersey) if role in JERSEY_ROLES and not pd.isna(jersey) else None
-    return role, team, jersey
+    return tuple(v if k in compare else None for k, v in zip(IDENTITY, (role, team, jersey)))
 
 
-def score(truth: pd.DataFrame, pred: pd.DataFrame, frames) -> dict:
+def score(truth: pd.DataFrame, pred: pd.DataFrame, frames, compare: tuple = IDENTITY) -> dict:
     """GS-HOTA, box HOTA and IDF1 over frames as one sequence. truth, pred: a row per box with
-    frame, track_id, role, team, jersey, x1, y1, x2, y2, pitch_x, pitch_y (null: unknown)."""
+    frame, track_id, role, team, jersey, x1, y1, x2, y2, pitch_x, pitch_y (null: unknown).
+    compare: the parts of the identity GS-HOTA requires to agree (identity_of)."""
     from trackeval.metrics import HOTA, Identity
 
     truth, pred = truth[truth.role != "ball"], pred[pred.role != "ball"]
@@ -86,7 +95,7 @@ def score(truth: pd.DataFrame, pred: pd.DataFrame, frames) -> dict:
 
     def located(df):
         df = df[df.pitch_x.notna() & df.pitch_y.notna()]
-        return df.assign(code=[codes.setdefault(identity_of(*a), len(codes))
+        return df.assign(code=[codes.setdefault(identity_of(*a, compare), len(codes))
                                for a in zip(df.role, df.team, df.jersey)])
 
     frames = list(frames)
@@ -182,6 +191,9 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     after = score(counted_truth, gamestate, frames)
     return {"preset": preset, "seed": seed, "seconds": seconds, "faults": faults,
             "frames": clip.num_frames, "shots": len(clip.shots), **after,
+            "gs_hota_without_jersey": score(counted_truth, gamestate, frames,
+                                            ("role", "team"))["gs_hota"],
+            "gs_hota_without_identity": score(counted_truth, gamestate, frames, ())["gs_hota"],
             "idf1_before": score(counted_truth, tracks, frames)["idf1"],
             "idf1_after": after["idf1"], **cross_shot(gamestate, truth),
             "repair_ms_per_frame": 1000.0 * timings["repair"] / clip.num_frames}
