@@ -205,3 +205,19 @@ def test_a_close_up_keeper_takes_the_team_of_the_placed_keeper_of_his_kit():
             {"role": "goalkeeper", "team": None, "embedding": [0.0, 1.0, 0.0]}]
     _close_up_keeper_teams(rows)
     assert rows[2]["team"] == "left" and rows[3]["team"] is None  # no keeper of that kit
+
+
+def test_a_keeper_in_the_referees_kit_is_the_referee():
+    """Law 4: keepers wear colours unlike the officials'. A short tracklet called goalkeeper in
+    the kit of a longer referee tracklet is the referee; the keeper in his own kit stays."""
+    from factory.identity.roles import Assignment, Candidate
+    from factory.identity.tracklets_stage import _no_keeper_in_referee_kit
+
+    yellow, orange = np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
+    candidates = [Candidate(yellow, weight=300), Candidate(yellow * 0.98 + orange * 0.2, 70),
+                  Candidate(orange, weight=120)]
+    assignments = [Assignment("referee", None, 0.8, 0.0), Assignment("goalkeeper", 0, 0.7, 0.5),
+                   Assignment("goalkeeper", 0, 0.9, 0.5)]
+    out = _no_keeper_in_referee_kit(candidates, assignments)
+    assert [a.role for a in out] == ["referee", "referee", "goalkeeper"]
+    assert out[1].team is None

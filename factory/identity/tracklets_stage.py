@@ -10,7 +10,8 @@
    the camera moves (a broadcast logo or score bug) and a track standing well off the pitch
    (boards, benches, staff).
 4. Roles and teams from appearance plus position (factory/identity/roles.py); tracklets of
-   close-ups (no camera) take those of their nearest pitch-view tracklets in kit colour; the
+   close-ups (no camera) take those of their nearest pitch-view tracklets in kit colour; a
+   tracklet called goalkeeper in a referee's kit is that referee (Law 4); the
    two kit clusters are named left / right by side (factory/identity/sides.py), goalkeepers
    take the side whose goal they stand at (in a close-up: that of the placed keeper of the
    same kit).
@@ -107,6 +108,28 @@ def _close_ups_by_neighbours(candidates: list[Candidate],
         (role, team), w = max(votes.items(), key=lambda kv: kv[1])
         share = float(w / sum(votes.values()))
         out[i] = Assignment(role, team, share, share if team is not None else 0.0)
+    return out
+
+
+def _no_keeper_in_referee_kit(candidates: list[Candidate],
+                              assignments: list[Assignment]) -> list[Assignment]:
+    """A goalkeeper wears colours that tell him from the match officials (Law 4): a tracklet
+    called goalkeeper whose kit is within the distance repair cuts a track at
+    (SwitchPolicy.kit_jump) of a tracklet called referee with more boxes is that referee's
+    kit, so a referee (seed 3: the referee standing at a goal for a corner, 0.22 from his
+    other tracklet, 0.95 from the keeper's)."""
+    refs = [j for j, a in enumerate(assignments) if a.role == "referee"]
+    if not refs:
+        return assignments
+    out = list(assignments)
+    kits = np.stack([candidates[j].feature for j in refs])
+    for i, a in enumerate(assignments):
+        if a.role != "goalkeeper":
+            continue
+        d = np.linalg.norm(kits - candidates[i].feature, axis=1)
+        k = int(np.argmin(d))
+        if d[k] <= SwitchPolicy().kit_jump and candidates[refs[k]].weight > candidates[i].weight:
+            out[i] = Assignment("referee", None, assignments[refs[k]].role_confidence, 0.0)
     return out
 
 
@@ -222,7 +245,8 @@ class TrackletsStage(Stage):
                         box_height=float(((g.y2 - g.y1) / height).median()),
                         overlap=float(g.overlap.mean()), detector_class=cls,
                         frames=(int(g.frame.min()), int(g.frame.max()))))
-        assignments = _close_ups_by_neighbours(candidates, assign_roles(candidates)) \
+        assignments = _no_keeper_in_referee_kit(
+            candidates, _close_ups_by_neighbours(candidates, assign_roles(candidates))) \
             if candidates else []
 
         n = len(summaries)
