@@ -196,7 +196,8 @@ def test_fragments_of_one_referee_are_not_each_others_kit_mates():
         v = colour + rng.normal(0, 0.03, 3)
         return v / np.linalg.norm(v)
 
-    players = [Candidate(kit(c), weight=200, frames=(0, 499)) for c in (red, blue) for _ in range(10)]
+    players = [Candidate(kit(c), weight=200, frames=(0, 499))
+               for c in (red, blue) for _ in range(10)]
     fragments = [Candidate(kit(yellow), weight=100, frames=(a, a + 99)) for a in (0, 150, 300)]
     mate = FEATURES.index("mate_distance")
     video = candidate_features(players + fragments)[-3:, mate]

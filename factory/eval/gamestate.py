@@ -91,6 +91,20 @@ def score(truth: pd.DataFrame, pred: pd.DataFrame, frames, compare: tuple = IDEN
     from trackeval.metrics import HOTA, Identity
 
     truth, pred = truth[truth.role != "ball"], pred[pred.role != "ball"]
+    frames = list(frames)
+    boxes = trackeval_sequence(frames, _by_frame(truth, "track_id"), _by_frame(pred, "track_id"))
+    box = HOTA().eval_sequence(boxes)
+    return {**gs_scores(truth, pred, frames, compare), "hota": float(np.mean(box["HOTA"])),
+            "deta": float(np.mean(box["DetA"])), "assa": float(np.mean(box["AssA"])),
+            "idf1": float(Identity({"PRINT_CONFIG": False}).eval_sequence(boxes)["IDF1"])}
+
+
+def gs_scores(truth: pd.DataFrame, pred: pd.DataFrame, frames,
+              compare: tuple = IDENTITY) -> dict:
+    """gs_hota, gs_deta and gs_assa alone, of score()'s tables."""
+    from trackeval.metrics import HOTA
+
+    truth, pred = truth[truth.role != "ball"], pred[pred.role != "ball"]
     codes: dict[tuple, int] = {}
 
     def located(df):
@@ -98,16 +112,11 @@ def score(truth: pd.DataFrame, pred: pd.DataFrame, frames, compare: tuple = IDEN
         return df.assign(code=[codes.setdefault(identity_of(*a, compare), len(codes))
                                for a in zip(df.role, df.team, df.jersey)])
 
-    frames = list(frames)
     gs = HOTA().eval_sequence(trackeval_sequence(
-        frames, _by_frame(located(truth), "track_id", PITCH),
+        list(frames), _by_frame(located(truth), "track_id", PITCH),
         _by_frame(located(pred), "track_id", PITCH), pitch_similarity))
-    boxes = trackeval_sequence(frames, _by_frame(truth, "track_id"), _by_frame(pred, "track_id"))
-    box = HOTA().eval_sequence(boxes)
     return {"gs_hota": float(np.mean(gs["HOTA"])), "gs_deta": float(np.mean(gs["DetA"])),
-            "gs_assa": float(np.mean(gs["AssA"])), "hota": float(np.mean(box["HOTA"])),
-            "deta": float(np.mean(box["DetA"])), "assa": float(np.mean(box["AssA"])),
-            "idf1": float(Identity({"PRINT_CONFIG": False}).eval_sequence(boxes)["IDF1"])}
+            "gs_assa": float(np.mean(gs["AssA"]))}
 
 
 def synthetic_truth(truth_dir: Path) -> pd.DataFrame:
@@ -191,9 +200,10 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
     after = score(counted_truth, gamestate, frames)
     return {"preset": preset, "seed": seed, "seconds": seconds, "faults": faults,
             "frames": clip.num_frames, "shots": len(clip.shots), **after,
-            "gs_hota_without_jersey": score(counted_truth, gamestate, frames,
-                                            ("role", "team"))["gs_hota"],
-            "gs_hota_without_identity": score(counted_truth, gamestate, frames, ())["gs_hota"],
+            "gs_hota_without_jersey": gs_scores(counted_truth, gamestate, frames,
+                                                ("role", "team"))["gs_hota"],
+            "gs_hota_without_identity": gs_scores(counted_truth, gamestate, frames,
+                                                  ())["gs_hota"],
             "idf1_before": score(counted_truth, tracks, frames)["idf1"],
             "idf1_after": after["idf1"], **cross_shot(gamestate, truth),
             "repair_ms_per_frame": 1000.0 * timings["repair"] / clip.num_frames}

@@ -63,7 +63,8 @@ class EasyOcrReader:
             answers = [(jersey_text(t), s) for _, t, s in found if jersey_text(t)]
             best = max(answers, key=lambda a: a[1], default=(None, 0.0))
             if best[0] is None:
-                band = upper_body(torso_band(crop, BAND_SIDES["colour"]), 64)  # the recogniser wants ~64 px lines
+                # The recogniser wants ~64 px lines.
+                band = upper_body(torso_band(crop, BAND_SIDES["colour"]), 64)
                 answers = [(jersey_text(t), s) for _, t, s in
                            self.engine.recognize(band, allowlist="0123456789")]
                 best = next(((t, s) for t, s in answers if t and len(t) == 2), best)

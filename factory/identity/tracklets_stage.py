@@ -80,6 +80,8 @@ def _is_overlay(g: pd.DataFrame, height: float) -> bool:
     return bool(still and moved)
 
 
+# Unit kits farther apart than this are two people's (the distance repair cuts a track at).
+KIT_JUMP = SwitchPolicy.kit_jump
 MIN_PLACED = 8  # pitch-view tracklets needed before close-ups are judged by them
 NEIGHBOURS = 3
 
@@ -128,7 +130,7 @@ def _no_keeper_in_referee_kit(candidates: list[Candidate],
             continue
         d = np.linalg.norm(kits - candidates[i].feature, axis=1)
         k = int(np.argmin(d))
-        if d[k] <= SwitchPolicy().kit_jump and candidates[refs[k]].weight > candidates[i].weight:
+        if d[k] <= KIT_JUMP and candidates[refs[k]].weight > candidates[i].weight:
             out[i] = Assignment("referee", None, assignments[refs[k]].role_confidence, 0.0)
     return out
 
@@ -146,9 +148,9 @@ def _close_up_keeper_teams(rows: list[dict]) -> None:
         if r["role"] != "goalkeeper" or r["team"] is not None or r["embedding"] is None:
             continue
         d = np.linalg.norm(kits - np.asarray(r["embedding"], float), axis=1)
-        if d.min() <= SwitchPolicy().kit_jump:
+        if d.min() <= KIT_JUMP:
             r["team"] = placed[int(d.argmin())]["team"]
-            r["team_confidence"] = float(1.0 - d.min() / SwitchPolicy().kit_jump)
+            r["team_confidence"] = float(1.0 - d.min() / KIT_JUMP)
 
 
 def _largest_iou(tracks: pd.DataFrame) -> np.ndarray:
@@ -174,12 +176,11 @@ def _same_kit(read: pd.DataFrame, crops: pd.DataFrame) -> np.ndarray:
 
     units = [u for u in map(unit, crops.kit) if u is not None]
     total = np.sum(units, axis=0) if units else None
-    jump = SwitchPolicy().kit_jump
     keep = []
     for k in read.kit:
         u = unit(k)
         others = None if u is None or total is None or len(units) < 2 else _unit(total - u)
-        keep.append(others is None or float(np.linalg.norm(u - others)) <= jump)
+        keep.append(others is None or float(np.linalg.norm(u - others)) <= KIT_JUMP)
     return np.array(keep, bool)
 
 

@@ -15,9 +15,9 @@ the track then shows (any one suffices):
               embedding_jump (a local peak of that distance)
   kit         the kit colours of the track's sampled crops (readings.kit) form two groups
               (2-means) farther apart than kit_jump and than kit_separation times their
-              spread: every
-              change of group in time, between runs of at least min_kit_crops crops, is a
-              switch (a tracker that swaps two players back and forth changes kit often)
+              spread: every change of group in time, between runs of at least min_kit_crops
+              crops, is a switch (a tracker that swaps two players back and forth changes kit
+              often)
   jersey      two confident readings (jersey_confidence >= jersey_confidence) of different
               numbers
 Speed and appearance give the frame; kit and jersey readings are sparse and give an interval,
