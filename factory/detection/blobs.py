@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from factory.detection.base import FrameDetections
-from factory.detection.closeup import _below, _closeup_heights, _straight_edge
+from factory.detection.closeup import _below, _closeup_heights, _straight_edge, _top_above_edge
 from factory.detection.foreground import _blobs, _image_lines, _line_mask, _unlike_local_grass
 from factory.detection.grass import estimate_grass, playing_surface
 from factory.detection.non_players import _near_touchline, _text_row
@@ -161,16 +161,17 @@ class BlobDetector:
         if camera is None:
             # A near person hides the grass below him, so the surface (the span of grass-
             # dominated rows) ends at his head: a close-up's surface runs to the frame's bottom.
-            quarter_rows = -(-surface.top[::4] // 4)  # first quarter-resolution row at or below top
-            closeup = _closeup_heights(grass_small, _below(quarter_rows, (h + 3) // 4),
-                                       self.closeup)
-            if len(closeup):
-                # Near people hide the far touchline behind them wider than the surface's
-                # running median can bridge: the line through the rest of it is their top.
-                surface.top[:] = np.minimum(surface.top, _straight_edge(surface.top, h))
-                quarter_rows = -(-surface.top[::4] // 4)
+            # Near people hide the far touchline behind them wider than the surface's running
+            # median can bridge: the line through the rest of it is their top. A group of
+            # near people can hide every grass row of their columns, and then only that line
+            # puts them on the surface at all.
+            edge = np.minimum(surface.top, _straight_edge(surface.top, h))
+            for top in (surface.top, edge):
+                quarter_rows = -(-top[::4] // 4)  # first quarter-resolution row at or below top
                 closeup = _closeup_heights(grass_small, _below(quarter_rows, (h + 3) // 4),
                                            self.closeup) or closeup
+            if len(closeup):
+                surface.top[:] = edge
                 on_surface = _below(surface.top, h)
                 surface.bottom[:] = h
         # The pixel work is done only on the rows the pitch spans (the stands above it are
@@ -231,7 +232,7 @@ class BlobDetector:
                  else np.zeros_like(fg))
         if camera is not None:
             lines = cv2.bitwise_or(lines, _line_mask(camera, w, h, to_source))
-        stats, labels, ids = _blobs(fg, line_k, lines)
+        stats, labels, ids = _blobs(fg, line_k, lines, join_up=camera is not None)
         if not len(stats):
             return FrameDetections()
         x1 = stats[:, 0].astype(np.float64)
@@ -260,6 +261,8 @@ class BlobDetector:
             if near is not None:
                 on_pitch &= y2 <= near(cx) + self.touchline_margin * expected
 
+        lab = (cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.int16) if len(closeup)
+               else None)
         boxes, scores, classes = [], [], []
         top_at = surface.top[np.clip(cx.astype(np.int64), 0, w - 1)]
         for i in range(len(stats)):
@@ -300,6 +303,10 @@ class BlobDetector:
                 if top_cut:
                     by1 = min(by1, by2 - e)
                 score = _person_score(bx2 - bx1, by2 - by1, part_area, e, aspect)
+                if lab is not None and by1 <= surface.top[min(w - 1, int(bx1 + bx2) // 2)] + 2:
+                    # A near person stands in front of the boards: his body goes on above
+                    # the surface's far edge, where only the colours of the rows tell.
+                    by1 = _top_above_edge(lab, int(bx1), int(bx2), int(by1), bottom=by2)
                 if by2 - by1 < self.min_height * e:
                     # Part of the kit is the colour of the grass (lime shirts, green socks):
                     # the person is as tall as the prior says, about the pixels' centre.
