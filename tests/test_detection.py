@@ -275,18 +275,6 @@ def test_a_shot_judges_its_size_prior_on_recent_frames_and_stills_stand_alone():
     assert len(det.recent) == 0
 
 
-def test_a_keeper_crossed_by_the_far_goal_areas_lines_is_found_whole():
-    """The camera's lines are cut out of the foreground; near the far goal two of them cross
-    one small body, and the parts between them are thinner than the opening keeps. Joined
-    again up and down across line pixels, he is one person (no box at all before)."""
-    cam = camera_looking_at([0.0, 75.0, -18.0], [-35.0, 5.0, 0.0], 1400 * 1280 / 960 * 1.6,
-                            1280, 720)
-    img, truth = draw_pitch(cam, [(-49.5, -16.0)])
-    dets = BlobDetector().detect_one(img, cam)
-    persons = dets.boxes[[c == "person" for c in dets.classes]].astype(np.float64)
-    assert len(persons) and box_iou(truth, persons).max() > 0.7
-
-
 def synthetic_close_up(frame: int) -> tuple[np.ndarray, np.ndarray]:
     """One frame of the close-up shot of synthetic seed 3 (broadcast preset, 20 s; frames
     287-348) and its people's boxes in the label convention."""

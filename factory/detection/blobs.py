@@ -232,7 +232,7 @@ class BlobDetector:
                  else np.zeros_like(fg))
         if camera is not None:
             lines = cv2.bitwise_or(lines, _line_mask(camera, w, h, to_source))
-        stats, labels, ids = _blobs(fg, line_k, lines, join_up=camera is not None)
+        stats, labels, ids = _blobs(fg, line_k, lines)
         if not len(stats):
             return FrameDetections()
         x1 = stats[:, 0].astype(np.float64)

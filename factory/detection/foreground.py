@@ -17,8 +17,6 @@ import numpy as np
 from factory.detection.size_prior import PERSON_ASPECT
 from factory.geometry import Camera, visible_polylines
 
-JOIN_LINE_K = 8  # a body cut by lines is joined across up to this many line_k (_blobs)
-
 
 def _unlike_local_grass(img: np.ndarray, contrast: float, shadow_chroma: float = 10.0,
                         frame_height: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -99,13 +97,12 @@ def _image_lines(fg: np.ndarray, height: int, tallest: float) -> np.ndarray:
     return cv2.bitwise_and(mask, fg)
 
 
-def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None,
-           join_up: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Connected blobs of `fg` after removing structures thinner than line_k (a number, or one
     value per row) and the pitch lines `lines`: stats rows (x, y, w, h, area), the label
     image and each row's label. Where a line was cut out of a body, its parts are joined
-    again across the line's pixels (only there: elsewhere it would join neighbours), with
-    `join_up` (a calibrated camera's frame) up and down further."""
+    again across the line's pixels (only there: elsewhere it would join neighbours)."""
     if lines is not None:
         # Only foreground pixels of a line can be restored to a body (the camera's lines
         # are drawn over grass too).
@@ -142,23 +139,6 @@ def _blobs(fg: np.ndarray, line_k, lines: np.ndarray | None = None,
     if lines is not None:  # join the parts of a body again across the line cut out of it
         t = int(9 * h / 720) | 1
         across = cv2.morphologyEx(body[r0:r1], cv2.MORPH_CLOSE, np.ones((t, t), np.uint8))
-        # In a calibrated frame, up and down too, as far as half a person (line_k is a
-        # sixteenth of one): where the far goal area's lines converge, two or three of them
-        # cross one body, and the parts left between them are thinner than any opening keeps
-        # (a keeper on his line lost his legs or his head). Only line pixels are restored,
-        # so nothing else joins. Not without a camera: there the image's straight runs are
-        # all the lines there are, and they include the bars of a watermark's letters,
-        # which joined make a letter a person's height.
-        # Chosen on synthetic seeds 1-2 (12 s tracking HOTA 0.627 / 0.688 -> 0.644 / 0.681;
-        # 4 sixteenths gave 0.631 / 0.688); unseen seeds 3-4 0.665 / 0.622 -> 0.681 / 0.642.
-        for a, b, k in bands if join_up else []:
-            a, b = max(a, r0), min(b, r1)
-            if b <= a:
-                continue
-            v = (JOIN_LINE_K * k) | 1
-            pa, pb = max(r0, a - v), min(r1, b + v)
-            up = cv2.morphologyEx(body[pa:pb], cv2.MORPH_CLOSE, np.ones((v, 1), np.uint8))
-            across[a - r0:b - r0] |= up[a - pa:b - pa]
         body[r0:r1] = cv2.bitwise_or(body[r0:r1], cv2.bitwise_and(across, lines[r0:r1]))
     _, labels[r0:r1], stats, _ = cv2.connectedComponentsWithStats(body[r0:r1], connectivity=8)
     stats = stats[1:]
