@@ -28,6 +28,7 @@ own module; BlobDetector._detect_work runs them in order:
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Sequence
 
@@ -263,8 +264,8 @@ class BlobDetector:
             if near is not None:
                 on_pitch &= y2 <= near(cx) + self.touchline_margin * expected
 
-        lab = (cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.int16) if len(closeup)
-               else None)
+        # The frame in Lab, made the first time a person's top is looked for above the far edge.
+        lab = functools.cache(lambda: cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.int16))
         boxes, scores, classes = [], [], []
         top_at = surface.top[np.clip(cx.astype(np.int64), 0, w - 1)]
         for i in range(len(stats)):
@@ -285,11 +286,9 @@ class BlobDetector:
                 # -> 0.786 at factor 1, 0.791 at 0.3) and synthetic seed 1 (GS-HOTA 0.328 ->
                 # 0.343 at 1, 0.333 at 0.3); at 1 the real clips of ../shared gained 93-172
                 # confident boxes on their boards.
-                if lab is None:
-                    lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.int16)
                 half = max(bw[i], aspect * e) / 2
                 bx1, bx2 = int(max(0.0, cx[i] - half)), int(min(w, cx[i] + half))
-                top = _top_above_edge(lab, bx1, bx2, int(y1[i]), bottom=int(y2[i]))
+                top = _top_above_edge(lab(), bx1, bx2, int(y1[i]), int(y2[i]))
                 if 0.75 * e <= y2[i] - top <= 1.3 * e:
                     boxes.append((bx1, top, bx2, y2[i]))
                     scores.append(self.board_score * _person_score(
@@ -329,10 +328,10 @@ class BlobDetector:
                 if top_cut:
                     by1 = min(by1, by2 - e)
                 score = _person_score(bx2 - bx1, by2 - by1, part_area, e, aspect)
-                if lab is not None and by1 <= surface.top[min(w - 1, int(bx1 + bx2) // 2)] + 2:
+                if len(closeup) and by1 <= surface.top[min(w - 1, int(bx1 + bx2) // 2)] + 2:
                     # A near person stands in front of the boards: his body goes on above
                     # the surface's far edge, where only the colours of the rows tell.
-                    by1 = _top_above_edge(lab, int(bx1), int(bx2), int(by1), bottom=by2)
+                    by1 = _top_above_edge(lab(), int(bx1), int(bx2), int(by1), by2)
                 if by2 - by1 < self.min_height * e:
                     # Part of the kit is the colour of the grass (lime shirts, green socks):
                     # the person is as tall as the prior says, about the pixels' centre.

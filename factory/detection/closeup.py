@@ -43,12 +43,13 @@ def _below(top: np.ndarray, height: int) -> np.ndarray:
     return (np.arange(height)[:, None] >= top[None, :]).astype(np.uint8) * 255
 
 
-def _top_above_edge(lab: np.ndarray, x1: int, x2: int, y1: int, contrast: float = 25.0,
-                    min_share: float = 0.15, gap: float = 0.05, max_aspect: float = 6.0,
-                    bottom: int | None = None) -> int:
-    """The top row of a close-up person whose pixels stop at the far edge `y1` (the surface
-    ends there: above it the boards and the stands are not grass, so no grass test finds him),
-    from the rows above: a pixel is his where its colour is found nowhere in the same row of
+def _top_above_edge(lab: np.ndarray, x1: int, x2: int, y1: int, bottom: int,
+                    contrast: float = 25.0, min_share: float = 0.15, gap: float = 0.05,
+                    max_aspect: float = 6.0) -> int:
+    """The top row of a person (feet at `bottom`: a close-up player, or a man whose legs stand
+    below the far boards) whose pixels stop at the far edge `y1` (the surface ends there:
+    above it the boards and the stands are not grass, so no grass test finds him), from the
+    rows above: a pixel is his where its colour is found nowhere in the same row of
     the strips just left and right of him (the boards' colour runs on behind him; a letter
     of an advert is found again in the next one), and he goes on up while at least
     `min_share` of his columns (and 2 pixels) are his, with gaps of at most `gap` of his
@@ -58,7 +59,7 @@ def _top_above_edge(lab: np.ndarray, x1: int, x2: int, y1: int, contrast: float 
     bw = x2 - x1
     if y1 <= 0 or bw < 2:
         return y1
-    lowest = max(0, int((bottom if bottom is not None else y1) - max_aspect * bw))
+    lowest = max(0, int(bottom - max_aspect * bw))
     if lowest >= y1:
         return y1
     s = max(int(0.6 * bw), 12)
@@ -73,7 +74,7 @@ def _top_above_edge(lab: np.ndarray, x1: int, x2: int, y1: int, contrast: float 
     dist = (0.5 * diff[..., 0] + diff[..., 1] + diff[..., 2]).min(axis=2)
     his = (dist > contrast).sum(axis=1) >= max(2.0, min_share * bw)
     top, misses = y1, 0
-    gap = max(4, int(gap * ((bottom if bottom is not None else y1) - y1)))
+    gap = max(4, int(gap * (bottom - y1)))
     for r in range(len(his) - 1, -1, -1):
         if his[r]:
             top, misses = lowest + r, 0
