@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from factory.eval.gamestate import counted, cross_shot, pitch_similarity, score, synthetic_truth
+from factory.eval.gamestate import (counted, cross_shot, pitch_similarity, score,
+                                    synthetic_truth, within_shots)
 from factory.eval.gamestate_faults import inject_faults, truth_tracks
 from pipelines.cli import main as cli
 
@@ -81,6 +82,19 @@ def test_id_switch_halfway():
     assert r["gs_deta"] == pytest.approx(1.0) and r["gs_assa"] == pytest.approx(0.5)
     assert r["gs_hota"] == pytest.approx(np.sqrt(0.5)) and r["hota"] == pytest.approx(np.sqrt(0.5))
     assert r["idf1"] == pytest.approx(0.5)  # 5 of 10 true and 10 predicted boxes on one id
+
+
+def test_an_id_broken_at_a_cut_costs_the_clip_not_the_shots():
+    # Shots 0-4 and 5-9; the tracker starts a new id after the cut. Within each shot the
+    # track is perfect; over the clip it is an id switch (AssA 0.5).
+    pred = pd.concat([_person(1, frames=range(5)),
+                      _person(1, frames=range(5, 10)).assign(track_id=2)])
+    assert score(_person(1), pred, FRAMES)["gs_hota"] == pytest.approx(np.sqrt(0.5))
+    assert within_shots(_person(1), pred, [(0, 5), (5, 10)]) == pytest.approx(1.0)
+    # Shots weigh by their placed true boxes: a wrong number in the 8-frame shot only.
+    wrong = pd.concat([_person(1, frames=range(2)), _person(1, jersey="8", frames=range(2, 10))])
+    assert within_shots(_person(1), wrong, [(0, 2), (2, 10)]) == pytest.approx(0.2)
+    assert within_shots(_person(1, pitch_x=np.nan), pred, [(0, 10)]) is None
 
 
 def test_ball_and_boxes_without_a_pitch_position():

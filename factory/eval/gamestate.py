@@ -23,6 +23,9 @@ tracking.py. Per seed, one JSON line:
                               numbers cost)
   gs_hota_without_identity    GS-HOTA with nothing of the identity compared: pitch positions
                               and tracking alone (what roles, teams and numbers cost together)
+  gs_hota_within_shots        GS-HOTA with every shot scored as its own sequence (weighted by
+                              its true boxes with a pitch position): what gs_hota loses beyond
+                              it is what identities broken at the cuts cost
   hota, deta, assa, idf1      box IoU figures (idf1 = idf1_after)
   idf1_before, idf1_after     IDF1 of the tracks table (one id per shot and track: the
                               tracker's output) and of the gamestate table (after repair:
@@ -144,6 +147,22 @@ def counted(pred: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     return pred.iloc[np.sort(np.concatenate(rows)).astype(int) if rows else []]
 
 
+def within_shots(truth: pd.DataFrame, pred: pd.DataFrame, shots) -> float | None:
+    """GS-HOTA with each shot its own sequence (an id need not carry across a cut), the
+    shots' figures weighted by their true boxes with a pitch position; shots: (start, end)
+    frame ranges, end exclusive. None when no shot has such a box."""
+    placed = truth[(truth.role != "ball") & truth.pitch_x.notna() & truth.pitch_y.notna()]
+    total = weight = 0.0
+    for start, end in shots:
+        n = int(placed.frame.between(start, end - 1).sum())
+        if n:
+            frames = range(start, end)
+            total += n * gs_scores(truth[truth.frame.isin(frames)],
+                                   pred[pred.frame.isin(frames)], frames)["gs_hota"]
+            weight += n
+    return total / weight if weight else None
+
+
 def cross_shot(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
     """cross_shot_recall and cross_shot_precision (module docstring) of a table with shot,
     frame, track_id (unique in the video) and boxes against the person truth."""
@@ -204,6 +223,8 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
                                                 ("role", "team"))["gs_hota"],
             "gs_hota_without_identity": gs_scores(counted_truth, gamestate, frames,
                                                   ())["gs_hota"],
+            "gs_hota_within_shots": within_shots(counted_truth, gamestate,
+                                                 [(s.start, s.end) for s in clip.shots]),
             "idf1_before": score(counted_truth, tracks, frames)["idf1"],
             "idf1_after": after["idf1"], **cross_shot(gamestate, truth),
             "repair_ms_per_frame": 1000.0 * timings["repair"] / clip.num_frames}
