@@ -9,8 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from factory.eval.gamestate import (counted, cross_shot, pitch_similarity, score,
-                                    synthetic_truth, within_shots)
+from factory.eval.gamestate import (
+    counted,
+    cross_shot,
+    pitch_similarity,
+    score,
+    synthetic_truth,
+    within_shots,
+)
 from factory.eval.gamestate_faults import inject_faults, truth_tracks
 from pipelines.cli import main as cli
 
