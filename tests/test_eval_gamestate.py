@@ -12,6 +12,7 @@ import pytest
 from factory.eval.gamestate import (
     counted,
     cross_shot,
+    pitch_error,
     pitch_similarity,
     score,
     synthetic_truth,
@@ -101,6 +102,18 @@ def test_an_id_broken_at_a_cut_costs_the_clip_not_the_shots():
     wrong = pd.concat([_person(1, frames=range(2)), _person(1, jersey="8", frames=range(2, 10))])
     assert within_shots(_person(1), wrong, [(0, 2), (2, 10)]) == pytest.approx(0.2)
     assert within_shots(_person(1, pitch_x=np.nan), pred, [(0, 10)]) is None
+
+
+def test_pitch_error_over_matched_placed_boxes():
+    truth = pd.concat([_person(1), _person(2)]).assign(ignore=False)
+    pred = pd.concat([_person(1, x=2.0), _person(2, x=-1.0, frames=range(3)),
+                      _person(3, frames=range(2)),  # on nobody's box: not matched
+                      _person(2, frames=range(3, 10), pitch_x=np.nan)])  # unplaced
+    e = pitch_error(pred, truth)
+    # 10 boxes 2 m off, 3 boxes 1 m off.
+    assert e["pitch_error_m"] == pytest.approx(2.0)
+    assert e["pitch_error_p90_m"] == pytest.approx(2.0)
+    assert pitch_error(_person(3), truth) == {"pitch_error_m": None, "pitch_error_p90_m": None}
 
 
 def test_ball_and_boxes_without_a_pitch_position():

@@ -37,6 +37,9 @@ tracking.py. Per seed, one JSON line:
                               where the id follows the same true person in both (in each shot,
                               the person most of its matched boxes are on); null with no pair
   cross_shot_players, cross_shot_pairs   the counts these two are taken over
+  pitch_error_m, pitch_error_p90_m   median and 90th percentile distance (metres) between a
+                              box's pitch position and its true person's, over the boxes
+                              matched to one (placed on both sides)
   repair_ms_per_frame         CPU milliseconds of the repaired_tracks stage per frame
 Boxes are matched to truth for the cross-shot figures by IoU >= 0.5, one to one per frame
 (identity.match_to_truth). gs_hota, hota and the cross-shot figures are of the gamestate table.
@@ -163,6 +166,22 @@ def within_shots(truth: pd.DataFrame, pred: pd.DataFrame, shots) -> float | None
     return total / weight if weight else None
 
 
+def pitch_error(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """pitch_error_m and pitch_error_p90_m (module docstring); None without a matched box."""
+    from factory.eval.identity import match_to_truth
+
+    pred = pred[pred.pitch_x.notna() & pred.pitch_y.notna()].reset_index(drop=True)
+    person = match_to_truth(pred, truth) if len(pred) else np.zeros(0, np.int64)
+    ok = person >= 0
+    true_xy = truth.drop_duplicates(["frame", "track_id"]).set_index(["frame", "track_id"])
+    true_xy = true_xy.reindex(pd.MultiIndex.from_arrays([pred.frame[ok], person[ok]]))
+    d = np.hypot(pred.pitch_x[ok].to_numpy(float) - true_xy.pitch_x.to_numpy(float),
+                 pred.pitch_y[ok].to_numpy(float) - true_xy.pitch_y.to_numpy(float))
+    d = d[np.isfinite(d)]
+    return {"pitch_error_m": float(np.median(d)) if len(d) else None,
+            "pitch_error_p90_m": float(np.percentile(d, 90)) if len(d) else None}
+
+
 def cross_shot(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
     """cross_shot_recall and cross_shot_precision (module docstring) of a table with shot,
     frame, track_id (unique in the video) and boxes against the person truth."""
@@ -227,6 +246,7 @@ def evaluate_clip(clip_dir: Path, seconds: float, seed: int, preset: str,
                                                  [(s.start, s.end) for s in clip.shots]),
             "idf1_before": score(counted_truth, tracks, frames)["idf1"],
             "idf1_after": after["idf1"], **cross_shot(gamestate, truth),
+            **pitch_error(gamestate, truth),
             "repair_ms_per_frame": 1000.0 * timings["repair"] / clip.num_frames}
 
 
