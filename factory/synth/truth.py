@@ -52,29 +52,28 @@ class TruthWriter:
         n = len(self.match.people)
         for fig in figures:
             x1, y1, x2, y2 = fig.box  # tight: the drawn pixels
+            # People's boxes follow the human-label convention, as every real data set does;
+            # the ball's is its pixels (no margin was measured for it).
             if fig.index == n:
                 ball = self.match.ball[f]
                 track, role, team, jersey = BALL_TRACK_ID, "ball", None, None
-                px, py, facing, height = ball[0], ball[1], None, float(-ball[2] - 0.11)
+                facing, height = None, float(-ball[2] - 0.11)
+                bx1, by1, bx2, by2 = (float(v) for v in fig.box)
+                # The ball keeps its ground point: its box's bottom is in the air when it flies.
+                px, py = ball[0], ball[1]
             else:
                 p = self.match.people[fig.index]
                 track, role, team, jersey = p.track_id, p.role, p.team, p.jersey
-                px, py = self.match.positions[f, fig.index]
                 facing = math.degrees(self.match.facing[f, fig.index]) % 360.0
                 height = None
-            self.visible.add((f, track))
-            # People's boxes follow the human-label convention, as every real data set does;
-            # the ball's is its pixels (no margin was measured for it).
-            box = fig.box if role == "ball" else label_boxes(fig.box, self.w, self.h)[0]
-            bx1, by1, bx2, by2 = (float(v) for v in box)
-            if role != "ball":
+                bx1, by1, bx2, by2 = (float(v) for v in label_boxes(fig.box, self.w, self.h)[0])
                 # A person's pitch position is that of the box's bottom-middle point, as the
                 # data contract (DESIGN.md: tracks, gamestate) and SoccerNet-GSR's labels and
                 # GS-HOTA have it, not where the puppet stands: the label box reaches below
                 # the feet by its margin and the stride, 0.11 of its height on seeds 1-6
-                # (0.4-1.5 m on the pitch). The ball keeps its ground point: its box's bottom
-                # is in the air when it flies.
+                # (0.4-1.5 m on the pitch).
                 px, py = cam.image_to_pitch(np.array([[(bx1 + bx2) / 2, by2]]))[0]
+            self.visible.add((f, track))
             self.gamestate.append({**keys, "track_id": track, "x1": bx1, "y1": by1, "x2": bx2,
                                    "y2": by2, "score": 1.0, "role": role, "team": team,
                                    "jersey": jersey, "pitch_x": float(px), "pitch_y": float(py),
