@@ -44,8 +44,9 @@ def test_support_separates_the_true_camera_from_a_wrong_one():
     cam = _true_camera()
     img = _drawn_pitch(cam)
     backend = ClassicBackend()
-    assert backend.image_support(img, cam) > 0.8
-    assert backend.image_support(img, _perturbed(cam)) < calibrator.MIN_TEMPLATE_SUPPORT
+    (right, _), (wrong, _) = backend.image_checks(img, [cam, _perturbed(cam)])
+    assert right > 0.8
+    assert wrong < calibrator.MIN_TEMPLATE_SUPPORT
     # The solved frame carries its own support and is ok.
     ev = backend.detect(img)
     assert ev.support is not None and ev.support >= calibrator.MIN_TEMPLATE_SUPPORT
@@ -59,7 +60,7 @@ def test_a_camera_the_image_does_not_support_is_refused():
     ev = backend.detect(img)
     wrong: Camera = _perturbed(cam)
     # The same line labels, judged against a wrong camera's view of the template.
-    ev.support = backend.image_support(img, wrong)
+    ev.support = backend.image_checks(img, [wrong])[0][0]
     result = calibrate_evidence(ev, Bounds())
     assert result.status == "failed" and result.camera is None
 

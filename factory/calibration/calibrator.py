@@ -26,7 +26,7 @@ MIN_INLIER_SHARE = 0.5
 # the template over grass, faces or the crowd. Picked on WC14 (see README): since the search
 # refines its hypotheses, the cameras refused at 0.45-0.5 were all right (IoU_part 0.84-0.93)
 # and no wrong camera scored in that band.
-MIN_TEMPLATE_SUPPORT = 0.45
+MIN_TEMPLATE_SUPPORT = 0.60
 # ... and the other way round, the grass the image shows must lie on the pitch through the
 # camera (FieldEvidence.grass_on_pitch): catches cameras that fit a few lines with a sliver
 # of the template (WC14: IoU 0.1-0.3 cameras with template support 0.8-0.97).

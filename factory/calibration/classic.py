@@ -290,7 +290,7 @@ class ClassicBackend:
         if share <= 0.0 or len(idx) < 12:
             return ev
         inv = width / ww
-        ev.support = template_support(cam, masks.lines, masks.grass, support_gate)
+        ev.support = template_support(cam, masks.support_lines, masks.grass, support_gate)
         ev.grass_on_pitch = grass_on_pitch(cam, masks.grass)
         ev.camera_hint = cam.rescaled(width, height)
         ev.hint_is_fit = True
@@ -300,15 +300,21 @@ class ClassicBackend:
             ev.lines[cls] = (points[sel] * inv, float(share))
         return ev
 
-    def image_support(self, bgr: np.ndarray, camera: Camera) -> float:
-        """template_support of any camera on an image (checks, tests, diagnostics)."""
+    def image_checks(self, bgr: np.ndarray, cameras: list[Camera]) -> list[tuple[float, float]]:
+        """(template support, grass on the pitch) of any cameras on an image, the status
+        checks' two inputs (evaluations, tests, diagnostics)."""
         cfg = self.config
         scale = cfg.work_width / bgr.shape[1]
         small = cv2.resize(bgr, (cfg.work_width, int(round(bgr.shape[0] * scale))),
                            interpolation=cv2.INTER_AREA)
         masks = surface_masks(small)
-        cam = camera.rescaled(small.shape[1], small.shape[0])
-        return template_support(cam, masks.lines, masks.grass, cfg.support_gate_px * small.shape[1] / 640)
+        gate = cfg.support_gate_px * small.shape[1] / 640
+        out = []
+        for camera in cameras:
+            cam = camera.rescaled(small.shape[1], small.shape[0])
+            out.append((template_support(cam, masks.support_lines, masks.grass, gate),
+                        grass_on_pitch(cam, masks.grass)))
+        return out
 
     def _candidates(self, cams: list[Camera], points, gates, masks, support_gate, plausible
                     ) -> tuple[list[tuple[float, Camera]], tuple | None]:
@@ -336,7 +342,7 @@ class ClassicBackend:
         if best is None:
             return False
         cam = best[1][1]
-        return (template_support(cam, masks.lines, masks.grass, support_gate)
+        return (template_support(cam, masks.support_lines, masks.grass, support_gate)
                 >= MIN_TEMPLATE_SUPPORT and grass_on_pitch(cam, masks.grass) >= MIN_GRASS_ON_PITCH)
 
     def _plausible_end(self, camera: Camera) -> bool:

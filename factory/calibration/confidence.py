@@ -115,8 +115,8 @@ END_CAMERA = {"camera_abs_x": (85.0, 5.0), "camera_y": (0.0, 10.0), "camera_heig
 TYPICAL_SIGMAS = (3.0, 6.0)  # full trust within the first, none beyond the second
 # The template support at which the support term is 1 (the median of WC14 train's right
 # cameras); it is 0 at the status check's MIN_TEMPLATE_SUPPORT.
-FULL_SUPPORT = 0.89
-CONFIDENCE_THRESHOLD = 0.45  # below: flagged as likely wrong (best F1 on WC14 train, IoU_part < 0.9)
+FULL_SUPPORT = 0.99
+CONFIDENCE_THRESHOLD = 0.67  # below: flagged as likely wrong (best F1 on WC14 train, IoU_part < 0.9)
 
 
 def _ramp(v: float, full: float, zero: float) -> float:

@@ -28,6 +28,9 @@ class SurfaceMasks:
     # Height, as a share of the frame's, of the tallest person-shaped blob standing on the
     # surface (a close-up's player; see _tallest_figure).
     figure_height: float = 0.0
+    # The line mask plus the fainter white ridges (white_ridges): where a camera's projected
+    # lines are looked for to check it, not evidence to fit it with.
+    support_lines: np.ndarray | None = None
 
 
 def _components(mask: np.ndarray):
@@ -102,6 +105,23 @@ def _saturation(bgr: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(px.reshape(1, -1, 3), cv2.COLOR_BGR2HSV)[0, :, 1]
 
 
+def _ridges(gray: np.ndarray, contrast: float) -> np.ndarray:
+    """uint8 0/255: pixels brighter by `contrast` than both pixels `tau` away on a row or on a
+    column (Farin et al.'s line-pixel test; tau ~ width / 160: painted lines are thinner than
+    2 tau, while shirts, logos and sunlit patches are wider and fail it)."""
+    tau = max(3, int(round(gray.shape[1] / 160)))
+    pad = cv2.copyMakeBorder(gray, tau, tau, tau, tau, cv2.BORDER_REPLICATE)
+    h, w = gray.shape
+
+    # OpenCV's saturating uint8 arithmetic: a negative difference becomes 0, never > contrast.
+    def brighter(other: np.ndarray) -> np.ndarray:
+        return cv2.compare(cv2.subtract(gray, other), contrast, cv2.CMP_GT)
+
+    row = cv2.bitwise_and(brighter(pad[tau:tau + h, :w]), brighter(pad[tau:tau + h, 2 * tau:]))
+    col = cv2.bitwise_and(brighter(pad[:h, tau:tau + w]), brighter(pad[2 * tau:, tau:tau + w]))
+    return cv2.bitwise_or(row, col)
+
+
 def line_mask(bgr: np.ndarray, grass: np.ndarray,
               contrast: float = 7.0) -> tuple[np.ndarray, np.ndarray]:
     """Thin bright ridges on the playing surface: the mask and its pixels ((x, y) int32, in
@@ -113,18 +133,8 @@ def line_mask(bgr: np.ndarray, grass: np.ndarray,
     """
     width = bgr.shape[1]
     gray = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (3, 3), 0)
-    tau = max(3, int(round(width / 160)))
-    pad = cv2.copyMakeBorder(gray, tau, tau, tau, tau, cv2.BORDER_REPLICATE)
-    h, w = gray.shape
-    # OpenCV's saturating uint8 arithmetic: a negative difference becomes 0, never > contrast.
-
-    def brighter(other: np.ndarray) -> np.ndarray:
-        return cv2.compare(cv2.subtract(gray, other), contrast, cv2.CMP_GT)
-
-    row = cv2.bitwise_and(brighter(pad[tau:tau + h, :w]), brighter(pad[tau:tau + h, 2 * tau:]))
-    col = cv2.bitwise_and(brighter(pad[:h, tau:tau + w]), brighter(pad[2 * tau:, tau:tau + w]))
     inside = cv2.erode(grass, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
-    mask = cv2.bitwise_and(cv2.bitwise_or(row, col), inside)
+    mask = cv2.bitwise_and(_ridges(gray, contrast), inside)
     # From here on the work is per ridge pixel (a few thousand of the frame's 230k at 640 px):
     # whole-frame passes (an HSV conversion, masks, the label image) cost more in memory
     # traffic than the arithmetic on the pixels themselves.
@@ -153,6 +163,21 @@ def line_mask(bgr: np.ndarray, grass: np.ndarray,
         mask[xy[~kept, 1], xy[~kept, 0]] = 0
         xy = xy[kept]
     return mask, xy
+
+
+def white_ridges(bgr: np.ndarray, grass: np.ndarray, contrast: float = 4.0) -> np.ndarray:
+    """Ridges of whiteness on the playing surface (uint8 0/255): the ridge test on the
+    darkest channel of each pixel, min(B, G, R), which is high only where all three are.
+    Painted lines are white, grass is not, even where the sun clips the grass's brightness
+    (WC14: sunlit grass at grey 234-236 leaves a white line no luminance ridge, but its blue
+    stays far below the line's). Noisier than `line_mask` (no colour or shape filter), so only
+    the camera check uses it: a wrong camera's lines rarely run along it. The contrast was
+    picked on WC14 train's candidate cameras (4 and 7 grey levels separate right from wrong
+    ones about alike; the grey ridge at 3 less well)."""
+    b, g, r = cv2.split(bgr)
+    darkest = cv2.GaussianBlur(cv2.min(cv2.min(b, g), r), (3, 3), 0)
+    inside = cv2.erode(grass, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    return cv2.bitwise_and(_ridges(darkest, contrast), inside)
 
 
 def far_line_pixels(bgr: np.ndarray, grass: np.ndarray, contrast: float = 3.0,
@@ -210,5 +235,6 @@ def surface_masks(bgr: np.ndarray) -> SurfaceMasks:
     grass, green_fraction, figure_height = grass_mask(small)
     grass = cv2.resize(grass, (w, h), interpolation=cv2.INTER_NEAREST)
     lines, line_xy = line_mask(bgr, grass)
+    support_lines = cv2.bitwise_or(lines, white_ridges(bgr, grass))
     return SurfaceMasks(grass, lines, float(np.count_nonzero(grass)) / grass.size,
-                        green_fraction, line_xy, figure_height)
+                        green_fraction, line_xy, figure_height, support_lines)

@@ -162,6 +162,41 @@ def worst_table(rows: list[dict], n: int = 15) -> str:
     return "\n".join(out)
 
 
+def _candidate_records(backend, bgr: np.ndarray, ev, homography: np.ndarray) -> list[dict]:
+    """Every camera a cold start's search scored (right and wrong ones, the picked one among
+    them): its IoU_part and the status checks' two inputs, to fit MIN_TEMPLATE_SUPPORT on far
+    more cameras than the picked ones (on WC14 train every picked camera is right)."""
+    if ev is None or not ev.candidates or not hasattr(backend, "image_checks"):
+        return []
+    h, w = bgr.shape[:2]
+    cams = [c.rescaled(w, h) for _, c in ev.candidates]
+    return [{"iou_part": iou_part(homography, c.image_to_pitch_homography(), w, h),
+             "support": sup, "grass_on_pitch": gop}
+            for c, (sup, gop) in zip(cams, backend.image_checks(bgr, cams))]
+
+
+def fit_support(rows: list[dict], keep: float = 0.98) -> dict:
+    """MIN_TEMPLATE_SUPPORT from train's search candidates that pass the grass check: the
+    support that `keep` of the right ones (IoU_part >= 0.8) reach; with it, the share of the
+    wrong ones (IoU_part < 0.5) refused, and the same two shares on the other splits."""
+    def cands(split):
+        c = [k for r in rows if r["split"] == split for k in r.get("search_candidates", [])
+             if k["grass_on_pitch"] >= MIN_GRASS_ON_PITCH]
+        return ([k["support"] for k in c if k["iou_part"] >= 0.8],
+                [k["support"] for k in c if k["iou_part"] < 0.5])
+    right, _ = cands("train")
+    if not right:
+        return {}
+    t = float(np.quantile(right, 1 - keep))
+    out: dict = {"threshold": t, "keep": keep, "in_use": MIN_TEMPLATE_SUPPORT}
+    for split in sorted({r["split"] for r in rows}):
+        r, wr = cands(split)
+        out[split] = {"right": len(r), "wrong": len(wr),
+                      "right_kept": float(np.mean(np.array(r) >= t)) if r else None,
+                      "wrong_refused": float(np.mean(np.array(wr) < t)) if wr else None}
+    return out
+
+
 def solve_frames(args) -> list[dict]:
     frames = load_wc14(Path(args.data) / "wc14", tuple(args.splits.split(",")))
     if args.limit:
@@ -192,7 +227,8 @@ def solve_frames(args) -> list[dict]:
                    grass_fraction=None if ev is None else ev.grass_fraction,
                    candidate_iou_part=iou_part(f.homography, hint_h, w, h),
                    candidate_iou_whole=iou_whole(f.homography, hint_h, w, h),
-                   features=feats)
+                   features=feats,
+                   search_candidates=_candidate_records(tracker.backend, bgr, ev, f.homography))
         rows.append(row)
         print(f"{f.split}/{f.index}: {res.status} part {row['iou_part']:.3f} "
               f"whole {row['iou_whole']:.3f} conf {row['confidence'] if row['confidence'] is not None else '-'} "
@@ -239,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if "train" in splits:
         summary["confidence_fit_on_train"] = fit_confidence(
             [r for r in rows if r["split"] == "train"])
+    summary["support_fit_on_train"] = fit_support(rows)
     summary["support_sweep"] = support_sweep(rows)
     summary["grass_on_pitch_sweep"] = grass_sweep(rows)
     summary["support_sweep_by_split"] = {
