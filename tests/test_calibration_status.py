@@ -150,3 +150,46 @@ def test_a_still_image_is_solved_cold_whatever_came_before():
     assert tracker.still(pitch).status == "ok"
     assert tracker.still(pitch).status == "ok"
     assert RecordingBackend.seeds[-1] is None and RecordingBackend.seeds[-2] is None
+
+
+def _sunlit_pitch(cam: Camera, share: float = 0.7) -> np.ndarray:
+    """_drawn_pitch with the right `share` of the grass in low sun: grass so bright that its
+    white lines are no brighter (grey 229 against 234; WC14 val/201's sunlit grass is clipped at
+    234-236), though still whiter (blue 170 against 232)."""
+    from test_calibration import visible_polylines
+
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:] = (40, 120, 50)
+    img[: H // 6] = (90, 80, 70)
+    x0 = int(W * (1 - share))
+    img[H // 6:, x0:] = (170, 255, 200)
+    lines = np.zeros((H, W), np.uint8)
+    for run in (r for runs in visible_polylines(cam, 0.5, 0.2).values() for r in runs):
+        cv2.polylines(lines, [np.round(run).astype(np.int32)], False, 255, 3, cv2.LINE_AA)
+    paint = np.zeros((H, W, 3), np.float32)
+    paint[:] = (235, 235, 235)
+    paint[H // 6:, x0:] = (232, 236, 232)
+    alpha = lines[..., None].astype(np.float32) / 255
+    img = img * (1 - alpha) + paint * alpha
+    noise = np.random.default_rng(0).normal(0, 3, img.shape)
+    return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def test_lines_in_sunlit_grass_support_the_camera():
+    """The search finds the camera from the shaded lines; the check then finds the sunlit
+    ones among the white ridges (min(B, G, R)), where the luminance line mask sees none, so
+    the right camera is ok, not refused for support."""
+    from test_calibration import _max_reprojection
+
+    from factory.calibration.classic import template_support
+
+    cam = _true_camera()
+    img = _sunlit_pitch(cam)
+    masks = surface_masks(cv2.resize(img, (640, 360), interpolation=cv2.INTER_AREA))
+    small_cam = cam.rescaled(640, 360)
+    assert template_support(small_cam, masks.lines, masks.grass, 4.0) < (
+        calibrator.MIN_TEMPLATE_SUPPORT)
+    assert template_support(small_cam, masks.support_lines, masks.grass, 4.0) > 0.9
+    result = ShotTracker(ClassicBackend()).still(img)
+    assert result.status == "ok"
+    assert _max_reprojection(cam, result.camera, np.mean) < 3.0
