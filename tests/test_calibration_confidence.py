@@ -75,6 +75,13 @@ def test_confidence_is_monotone_in_the_warning_signs():
         assert confidence.camera_confidence(end) == base
     assert confidence.camera_confidence({**good, "camera_x": 45.0, "camera_y": 40.0,
                                          "camera_height": 25.0}) < confidence.CONFIDENCE_THRESHOLD
+    # A main camera's lens wider than broadcast zooms go (focal 0.7 of the width, ~70 degrees)
+    # is flagged; zoomed far in, or as wide at a goal end (a tactical camera), it is not.
+    assert confidence.camera_confidence({**good, "focal_share": 0.7}) < (
+        confidence.CONFIDENCE_THRESHOLD)
+    assert confidence.camera_confidence({**good, "focal_share": 6.0}) == base
+    assert confidence.camera_confidence({**good, "focal_share": 0.7, "camera_x": -90.0,
+                                         "camera_y": 0.0, "camera_height": 35.0}) == base
 
 
 def test_calibration_table_has_a_nullable_confidence_and_reads_1_0_files(tmp_path):

@@ -43,6 +43,16 @@ def test_kind_never_gives_a_wrong_camera_silently(name):
         assert result.confidence is not None and result.confidence < CONFIDENCE_THRESHOLD
 
 
+@pytest.mark.parametrize("name", ["distortion", "wide_angle"])
+def test_hard_preset_distortion_is_never_a_silent_wrong_camera(name):
+    """Under the `hard` preset (blur, noise, occlusion) the wide views through a barrel lens
+    end in a wrong pinhole camera (13 / 9 px); its wide field of view flags it."""
+    image, truth = render_kind(KINDS[name], W, H, preset="hard")
+    result = ShotTracker(_backend()).still(image)
+    if result.status == "ok" and reprojection_error(truth, result.camera)[0] > RIGHT_MEAN_PX:
+        assert result.confidence is not None and result.confidence < CONFIDENCE_THRESHOLD
+
+
 def test_reprojection_error_is_blind_to_the_pitch_turn():
     """The line template cannot tell the pitch's ends apart: a camera and its turn about the
     centre mark score the same, another camera does not."""

@@ -108,6 +108,14 @@ def camera_features(ev: FieldEvidence | None, camera: Camera | None,
 # with floors so that another stadium's main camera is not unusual: floors 5 m across the
 # pitch, 10 m back from it, 5 m in height.
 TYPICAL_CAMERA = {"camera_x": (-0.1, 5.0), "camera_y": (77.5, 10.0), "camera_height": (17.6, 5.0)}
+# ... and how wide its lens is: median and spread of ln(focal length / image width) of the
+# same cameras (0.795, i.e. a focal of 2.2 widths, sigma 0.226; WC14 train's widest right camera
+# is 2.2 sigmas wider, val's 2.9). One-sided: zooming in is what broadcast cameras do, but a
+# view wider than a broadcast zoom's wide end (a horizontal field over ~60 degrees) is a lens
+# whose distortion the pinhole camera ignores, or a pinhole camera that stands too near to
+# explain a distorted image (the `hard` preset's k1 -0.12 / -0.2 frames, 13 / 9 px wrong with
+# support 0.88 / 0.89, 4.5 / 5.2 sigmas wide). Cameras at a goal end are not judged by it.
+TYPICAL_LENS = (0.795, 0.226)
 # Where a goal-end camera stands (search.END_PRIOR: high behind a goal, a high tactical camera,
 # at either end), with the same floors. A prior, not a fit: WC14 has no such camera; the end
 # search only keeps one at twice the main camera's support.
@@ -125,10 +133,15 @@ def _ramp(v: float, full: float, zero: float) -> float:
 
 def camera_unusualness(features: dict) -> float:
     """How many (floored) sigmas the camera stands from WC14 train's right cameras, the
-    worst of x, y and height, or from a goal-end camera where it is nearer to that."""
+    worst of x, y, height and how much wider its lens is (TYPICAL_LENS), or from a goal-end
+    camera where it is nearer to that."""
     f = {**features, "camera_abs_x": abs(features["camera_x"])}
-    return min(max(abs(f[k] - m) / s for k, (m, s) in typical.items())
-               for typical in (TYPICAL_CAMERA, END_CAMERA))
+    main, end = (max(abs(f[k] - m) / s for k, (m, s) in typical.items())
+                 for typical in (TYPICAL_CAMERA, END_CAMERA))
+    if f.get("focal_share"):
+        median, sigma = TYPICAL_LENS
+        main = max(main, (median - float(np.log(f["focal_share"]))) / sigma)
+    return min(main, end)
 
 
 def camera_confidence(features: dict) -> float | None:

@@ -107,8 +107,8 @@ def confidence_figures(rows: list[dict], threshold: float = CONFIDENCE_THRESHOLD
 
 def fit_confidence(train: list[dict]) -> dict:
     """What confidence.py's constants are fitted to, from train frames only: where the right
-    ok cameras (IoU_part >= 0.9) stand (median, (p95 - p5) / 3.29 of x, y, height), their
-    median support, and per target IoU (0.8, 0.9) the threshold of best F1 of the flag."""
+    ok cameras (IoU_part >= 0.9) stand (median, (p95 - p5) / 3.29 of x, y, height) and how wide
+    their lenses are (the same of ln(focal / width), and its least), their median support, and per target IoU (0.8, 0.9) the threshold of best F1 of the flag."""
     good = [r["features"] for r in train if r["status"] == "ok" and r.get("features")
             and r["iou_part"] >= 0.9]
     out: dict = {"right_cameras": len(good)}
@@ -116,6 +116,10 @@ def fit_confidence(train: list[dict]) -> dict:
         v = np.array([f[k] for f in good if f.get(k) is not None], float)
         out[k] = {"median": float(np.median(v)),
                   "sigma": float((np.percentile(v, 95) - np.percentile(v, 5)) / 3.29)}
+    lens = np.log([f["focal_share"] for f in good if f.get("focal_share")])
+    out["log_focal_share"] = {"median": float(np.median(lens)), "min": float(lens.min()),
+                              "sigma": float((np.percentile(lens, 95) - np.percentile(lens, 5))
+                                             / 3.29)}
     ok = [r for r in train if r["status"] == "ok" and r.get("confidence") is not None]
     conf = np.array([r["confidence"] for r in ok])
     iou = np.array([r["iou_part"] for r in ok])
