@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from test_calibration import H, W, _drawn_pitch, _perturbed, _true_camera
+from test_calibration import (
+    H,
+    W,
+    _drawn_pitch,
+    _max_reprojection,
+    _perturbed,
+    _true_camera,
+    visible_polylines,
+)
 
 from factory.calibration import calibrator
 from factory.calibration.calibrator import calibrate_evidence
-from factory.calibration.classic import ClassicBackend
+from factory.calibration.classic import ClassicBackend, template_support
 from factory.calibration.solver import Bounds
 from factory.calibration.surface import surface_masks
 from factory.calibration.tracker import ShotTracker
@@ -156,8 +164,6 @@ def _sunlit_pitch(cam: Camera, share: float = 0.7) -> np.ndarray:
     """_drawn_pitch with the right `share` of the grass in low sun: grass so bright that its
     white lines are no brighter (grey 229 against 234; WC14 val/201's sunlit grass is clipped at
     234-236), though still whiter (blue 170 against 232)."""
-    from test_calibration import visible_polylines
-
     img = np.zeros((H, W, 3), np.uint8)
     img[:] = (40, 120, 50)
     img[: H // 6] = (90, 80, 70)
@@ -179,10 +185,6 @@ def test_lines_in_sunlit_grass_support_the_camera():
     """The search finds the camera from the shaded lines; the check then finds the sunlit
     ones among the white ridges (min(B, G, R)), where the luminance line mask sees none, so
     the right camera is ok, not refused for support."""
-    from test_calibration import _max_reprojection
-
-    from factory.calibration.classic import template_support
-
     cam = _true_camera()
     img = _sunlit_pitch(cam)
     masks = surface_masks(cv2.resize(img, (640, 360), interpolation=cv2.INTER_AREA))

@@ -108,7 +108,8 @@ def confidence_figures(rows: list[dict], threshold: float = CONFIDENCE_THRESHOLD
 def fit_confidence(train: list[dict]) -> dict:
     """What confidence.py's constants are fitted to, from train frames only: where the right
     ok cameras (IoU_part >= 0.9) stand (median, (p95 - p5) / 3.29 of x, y, height) and how wide
-    their lenses are (the same of ln(focal / width), and its least), their median support, and per target IoU (0.8, 0.9) the threshold of best F1 of the flag."""
+    their lenses are (the same of ln(focal / width), and its least), their median support,
+    and per target IoU (0.8, 0.9) the threshold of best F1 of the flag."""
     good = [r["features"] for r in train if r["status"] == "ok" and r.get("features")
             and r["iou_part"] >= 0.9]
     out: dict = {"right_cameras": len(good)}
